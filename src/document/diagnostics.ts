@@ -1,0 +1,44 @@
+/**
+ * What a sample dropped or cut, by reason. Parsing is pure: instead of logging, it records here, and the
+ * scheduler counts the totals (hyperv_sample_dropped_total) and logs each reason once.
+ */
+export const DROP_REASONS = [
+  /** An instance that is not an object, or lacks its key property, or has a key of the wrong type. */
+  'instance_malformed',
+  /** A second VM with the same GUID, or a second component of one class for the same VM. */
+  'instance_duplicate',
+  /** Instances beyond maxInstancesPerClass. */
+  'instance_over_limit',
+  /** A KVP item that is not a well-formed Msvm_KvpExchangeDataItem embedded instance. */
+  'kvp_item_malformed',
+  /** A KVP item longer than maxKvpItemLength. */
+  'kvp_item_too_large',
+  /** KVP items beyond maxKvpItemsPerPool. */
+  'kvp_item_over_limit',
+  /** A label value (VM name, guest info) longer than maxLabelValueLength, cut to that length. */
+  'label_truncated',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export class Diagnostics {
+  private readonly counts = new Map<DropReason, number>();
+  private readonly examples = new Map<DropReason, string>();
+
+  drop(reason: DropReason, example: string, count = 1): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + count);
+    if (!this.examples.has(reason)) this.examples.set(reason, example);
+  }
+
+  get isEmpty(): boolean {
+    return this.counts.size === 0;
+  }
+
+  /** reason → { count, first example }, in DROP_REASONS order. */
+  entries(): Array<{ reason: DropReason; count: number; example: string }> {
+    return DROP_REASONS.filter((r) => this.counts.has(r)).map((reason) => ({
+      reason,
+      count: this.counts.get(reason) ?? 0,
+      example: this.examples.get(reason) ?? '',
+    }));
+  }
+}

@@ -1,0 +1,213 @@
+import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, SCHEMA_VERSION, type ComponentName } from './classes';
+import { Diagnostics } from './diagnostics';
+import { DEFAULT_LIMITS, type Limits } from './limits';
+import {
+  isGuid,
+  isRecord,
+  readArray,
+  readString,
+  readStringArray,
+  readTimestamp,
+  readUnsigned,
+  readUnsignedArray,
+} from './wire';
+import { SampleError } from '../sampling/failureReasons';
+import type { RawSample } from '../sources/source';
+
+/** One Msvm_ComputerSystem: the host (Name is its computer name) or a VM (Name is its GUID). */
+export interface ComputerSystemInstance {
+  readonly name: string;
+  readonly elementName: string;
+  readonly enabledState: number | null;
+  readonly healthState: number | null;
+  readonly operationalStatus: readonly number[] | null;
+  readonly onTimeInMilliseconds: number | null;
+}
+
+/** One integration-component device; it exists only while its VM runs or is paused. */
+export interface ComponentInstance {
+  /** Lower-case VM GUID from SystemName. */
+  readonly vmId: string;
+  readonly enabledState: number | null;
+  readonly operationalStatus: readonly number[] | null;
+  /** KVP component only: raw embedded instances, null entries where an element was not a string. */
+  readonly guestIntrinsicItems?: ReadonlyArray<string | null> | null;
+  readonly guestItems?: ReadonlyArray<string | null> | null;
+}
+
+/** One integration-component setting data; it exists whatever the VM's state (and for checkpoints). */
+export interface SettingInstance {
+  /** Lower-case GUID of the VM (or checkpoint) from InstanceID. */
+  readonly vmId: string;
+  readonly enabledState: number | null;
+  readonly hostItems?: ReadonlyArray<string | null> | null;
+  readonly hostOnlyItems?: ReadonlyArray<string | null> | null;
+}
+
+export interface ParsedDocument {
+  readonly computerName: string;
+  readonly collectedAt: Date | null;
+  readonly computerSystems: readonly ComputerSystemInstance[];
+  readonly components: ReadonlyMap<ComponentName, readonly ComponentInstance[]>;
+  readonly settings: ReadonlyMap<ComponentName, readonly SettingInstance[]>;
+}
+
+function invalid(message: string): SampleError {
+  return new SampleError('invalid_document', message);
+}
+
+/** JSON text or an already-built value → the document value, with the size bound applied to text. */
+export function decodeRawSample(raw: RawSample, limits: Limits = DEFAULT_LIMITS): unknown {
+  if (!('text' in raw)) return raw.document;
+  if (raw.text.length > limits.maxDocumentBytes) {
+    throw invalid(`sample document is larger than ${limits.maxDocumentBytes} bytes`);
+  }
+  const text = raw.text.charCodeAt(0) === 0xfeff ? raw.text.slice(1) : raw.text;
+  if (text.trim() === '') throw invalid('sample document is empty');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw invalid(`sample document is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function instancesOf(
+  classes: Record<string, unknown>,
+  className: string,
+  limits: Limits,
+  diagnostics: Diagnostics,
+): Array<Record<string, unknown>> {
+  const value = classes[className];
+  if (value === undefined || value === null) return [];
+  const items = readArray(value);
+  if (items === null) return [];
+  if (items.length > limits.maxInstancesPerClass) {
+    diagnostics.drop('instance_over_limit', `${className}: ${items.length} instances`, items.length - limits.maxInstancesPerClass);
+  }
+  const records: Array<Record<string, unknown>> = [];
+  const end = Math.min(items.length, limits.maxInstancesPerClass);
+  for (let i = 0; i < end; i++) {
+    const item = items[i];
+    if (isRecord(item)) records.push(item);
+    else diagnostics.drop('instance_malformed', `${className}[${i}] is not an object`);
+  }
+  return records;
+}
+
+function parseComputerSystem(record: Record<string, unknown>, diagnostics: Diagnostics): ComputerSystemInstance | null {
+  const name = readString(record['Name']);
+  if (name === null || name === '') {
+    diagnostics.drop('instance_malformed', `${COMPUTER_SYSTEM_CLASS} without a Name`);
+    return null;
+  }
+  return {
+    name,
+    elementName: readString(record['ElementName']) ?? '',
+    enabledState: readUnsigned(record['EnabledState']),
+    healthState: readUnsigned(record['HealthState']),
+    operationalStatus: readUnsignedArray(record['OperationalStatus']),
+    onTimeInMilliseconds: readUnsigned(record['OnTimeInMilliseconds']),
+  };
+}
+
+function parseComponent(
+  record: Record<string, unknown>,
+  className: string,
+  isKvp: boolean,
+  diagnostics: Diagnostics,
+): ComponentInstance | null {
+  const systemName = readString(record['SystemName']);
+  if (systemName === null || !isGuid(systemName)) {
+    diagnostics.drop('instance_malformed', `${className} with SystemName ${JSON.stringify(systemName)}`);
+    return null;
+  }
+  const base = {
+    vmId: systemName.toLowerCase(),
+    enabledState: readUnsigned(record['EnabledState']),
+    operationalStatus: readUnsignedArray(record['OperationalStatus']),
+  };
+  if (!isKvp) return base;
+  return {
+    ...base,
+    guestIntrinsicItems: readStringArray(record['GuestIntrinsicExchangeItems']),
+    guestItems: readStringArray(record['GuestExchangeItems']),
+  };
+}
+
+// Microsoft:<VM GUID>\<component GUID> (wmi.md §4, §6); the component GUID must be the class's own.
+const SETTING_INSTANCE_ID = /^Microsoft:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+function parseSetting(
+  record: Record<string, unknown>,
+  className: string,
+  componentGuid: string,
+  isKvp: boolean,
+  diagnostics: Diagnostics,
+): SettingInstance | null {
+  const instanceId = readString(record['InstanceID']);
+  const match = instanceId === null ? null : SETTING_INSTANCE_ID.exec(instanceId);
+  if (match?.[1] === undefined || match[2]?.toLowerCase() !== componentGuid) {
+    diagnostics.drop('instance_malformed', `${className} with InstanceID ${JSON.stringify(instanceId)}`);
+    return null;
+  }
+  const base = { vmId: match[1].toLowerCase(), enabledState: readUnsigned(record['EnabledState']) };
+  if (!isKvp) return base;
+  return {
+    ...base,
+    hostItems: readStringArray(record['HostExchangeItems']),
+    hostOnlyItems: readStringArray(record['HostOnlyItems']),
+  };
+}
+
+/**
+ * Validates a sample document and projects it to typed instances. A document that is not a sample
+ * document at all throws SampleError('invalid_document'); a malformed instance is dropped and recorded
+ * in `diagnostics`; unknown classes and properties are ignored.
+ */
+export function parseDocument(value: unknown, diagnostics: Diagnostics, limits: Limits = DEFAULT_LIMITS): ParsedDocument {
+  if (!isRecord(value)) throw invalid('sample document is not a JSON object');
+  const schemaVersion = value['schemaVersion'];
+  if (schemaVersion !== SCHEMA_VERSION) {
+    throw invalid(`unsupported schemaVersion ${JSON.stringify(schemaVersion)} (this exporter reads ${SCHEMA_VERSION})`);
+  }
+  const classes = value['classes'];
+  if (!isRecord(classes)) throw invalid('sample document has no "classes" object');
+  if (readArray(classes[COMPUTER_SYSTEM_CLASS]) === null) {
+    throw invalid(`sample document has no ${COMPUTER_SYSTEM_CLASS} instances (not even the host)`);
+  }
+
+  const computerSystems: ComputerSystemInstance[] = [];
+  for (const record of instancesOf(classes, COMPUTER_SYSTEM_CLASS, limits, diagnostics)) {
+    const instance = parseComputerSystem(record, diagnostics);
+    if (instance !== null) computerSystems.push(instance);
+  }
+
+  const components = new Map<ComponentName, ComponentInstance[]>();
+  const settings = new Map<ComponentName, SettingInstance[]>();
+  for (const componentClass of COMPONENT_CLASSES) {
+    const isKvp = componentClass.component === 'kvp_exchange';
+    const devices: ComponentInstance[] = [];
+    for (const record of instancesOf(classes, componentClass.deviceClass, limits, diagnostics)) {
+      const instance = parseComponent(record, componentClass.deviceClass, isKvp, diagnostics);
+      if (instance !== null) devices.push(instance);
+    }
+    components.set(componentClass.component, devices);
+
+    const settingData: SettingInstance[] = [];
+    for (const record of instancesOf(classes, componentClass.settingClass, limits, diagnostics)) {
+      const instance = parseSetting(record, componentClass.settingClass, componentClass.guid, isKvp, diagnostics);
+      if (instance !== null) settingData.push(instance);
+    }
+    settings.set(componentClass.component, settingData);
+  }
+
+  const host = computerSystems.find((system) => !isGuid(system.name));
+  const computerName = readString(value['computerName']) ?? host?.name ?? '';
+  return {
+    computerName,
+    collectedAt: readTimestamp(value['collectedAt']),
+    computerSystems,
+    components,
+    settings,
+  };
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import { createApp } from './app';
+import { FlagError, helpText, parseCommandLine } from './cli/flags';
+import type { Config } from './config';
+import { Diagnostics } from './document/diagnostics';
+import { decodeRawSample, parseDocument } from './document/parse';
+import { createLogger } from './logger';
+import { ExporterMetrics } from './metrics/exporterMetrics';
+import { ScrapeBody } from './metrics/scrapeBody';
+import { Sampler } from './sampling/sampler';
+import { SampleProcessor } from './sampling/sampleProcessor';
+import { Scheduler } from './sampling/scheduler';
+import { createSource } from './sources/createSource';
+import type { SampleSource } from './sources/source';
+import { VERSION } from './version';
+
+const FORCED_EXIT_MS = 10_000;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`hyperv-ic-exporter: ${message}\n`);
+  process.exit(code);
+}
+
+/** `sample`: one sample document from the configured source to stdout, as the source produced it. */
+async function printOneSample(source: SampleSource, config: Config): Promise<void> {
+  const raw = await source.sample(AbortSignal.timeout(config.sample.timeoutMs));
+  const text = 'text' in raw ? raw.text : JSON.stringify(raw.document, null, 2);
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  // Say on stderr when the document would not be accepted, so a recording for a bug report is checked.
+  parseDocument(decodeRawSample(raw), new Diagnostics());
+}
+
+async function listen(server: Server, config: Config): Promise<void> {
+  const { host, port } = config.web.listenAddress;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (host === '') server.listen(port, resolve);
+    else server.listen(port, host, resolve);
+  });
+}
+
+async function serve(config: Config, source: SampleSource, logger: Logger): Promise<void> {
+  const metrics = new ExporterMetrics({ version: VERSION, source: config.source, processMetrics: !config.web.disableExporterMetrics });
+  const body = new ScrapeBody();
+  const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger });
+  const scheduler = new Scheduler(config.sample, sampler);
+  const app = createApp({
+    telemetryPath: config.web.telemetryPath,
+    version: VERSION,
+    source: config.source,
+    state: () => sampler.state,
+    body,
+    metrics,
+    logger,
+  });
+  const server = createServer(app);
+  await listen(server, config);
+  const address = server.address();
+  logger.info({ address, source: config.source, version: VERSION }, 'listening');
+  scheduler.start();
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, FORCED_EXIT_MS).unref();
+    await scheduler.stop();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 1000).unref();
+    await closed;
+    await source.close();
+    logger.info('stopped');
+    logger.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    if (error instanceof FlagError) fail(`${error.message} (see --help)`, 2);
+    throw error;
+  }
+  if (parsed.kind === 'help') return void process.stdout.write(helpText());
+  if (parsed.kind === 'version') return void process.stdout.write(`hyperv-ic-exporter ${VERSION}\n`);
+  const config = parsed.config;
+  const logger = createLogger(config.log);
+  // Never half-alive: an error nothing handled is logged and ends the process.
+  const crash = (error: unknown): void => {
+    logger.fatal({ err: error }, 'unexpected error; exiting');
+    logger.flush();
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  if (config.sourceDefaulted && config.source === 'simulator' && config.command === 'serve') {
+    logger.warn('no --source given and this is not Windows: serving the built-in simulated host; use --source=powershell on a Hyper-V host');
+  }
+  const source = createSource(config, logger);
+  if (config.command === 'sample') {
+    try {
+      await printOneSample(source, config);
+    } catch (error) {
+      fail(error instanceof Error ? error.message : String(error), 1);
+    } finally {
+      await source.close();
+    }
+    return;
+  }
+  try {
+    await serve(config, source, logger);
+  } catch (error) {
+    await source.close();
+    fail(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 1);
+  }
+}
+
+void main(process.argv.slice(2));

@@ -1,0 +1,38 @@
+import type { HostModel } from '../model/hostModel';
+import type { ModelCollector } from './collectors/collector';
+import { FamilyWriter } from './exposition';
+
+export interface CollectorRun {
+  readonly collector: string;
+  readonly durationSeconds: number;
+  readonly success: boolean;
+  readonly error?: unknown;
+}
+
+export interface RenderedModel {
+  readonly text: string;
+  readonly runs: readonly CollectorRun[];
+}
+
+/**
+ * Renders the model through every collector. A collector that throws loses only its own families
+ * (and reports success 0); the others are still rendered.
+ */
+export function renderModel(model: HostModel, collectors: readonly ModelCollector[]): RenderedModel {
+  let text = '';
+  const runs: CollectorRun[] = [];
+  for (const collector of collectors) {
+    const started = process.hrtime.bigint();
+    const writer = new FamilyWriter();
+    let run: { success: boolean; error?: unknown };
+    try {
+      collector.collect(model, writer);
+      text += writer.render(collector.families);
+      run = { success: true };
+    } catch (error) {
+      run = { success: false, error };
+    }
+    runs.push({ collector: collector.name, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9, ...run });
+  }
+  return { text, runs };
+}

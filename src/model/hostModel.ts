@@ -1,0 +1,46 @@
+import type { ComponentName } from '../document/classes';
+import type { ComponentStatus, SecondaryStatus, VmState } from './valueMaps';
+
+export interface ComponentModel {
+  readonly name: ComponentName;
+  /** From setting data, so known for every VM; null when the VM has no setting data for it. */
+  readonly enabled: boolean | null;
+  /** Whether the component device exists: only while the VM runs or is paused. */
+  readonly present: boolean;
+  /** OperationalStatus[0] of a present component; null when absent or unreadable. */
+  readonly status: ComponentStatus | null;
+  /** OperationalStatus[1] where the component reports one. */
+  readonly secondaryStatus: SecondaryStatus | null;
+}
+
+export const KVP_POOLS = ['guest_intrinsic', 'guest', 'host', 'host_only'] as const;
+export type KvpPool = (typeof KVP_POOLS)[number];
+
+export interface GuestInfo {
+  readonly osName: string;
+  readonly osVersion: string;
+  readonly fqdn: string;
+  readonly integrationServicesVersion: string;
+}
+
+export interface VmModel {
+  /** Lower-case VM GUID: the identity. */
+  readonly id: string;
+  /** Display name (ElementName): not unique, sanitized and length-capped. */
+  readonly name: string;
+  readonly state: VmState;
+  readonly uptimeSeconds: number | null;
+  /** One entry per component, in COMPONENT_NAMES order. */
+  readonly components: readonly ComponentModel[];
+  /** Item counts per pool; a pool is absent where it is not known (guest pools of a VM not running). */
+  readonly kvpItems: Readonly<Partial<Record<KvpPool, number>>>;
+  /** From the guest intrinsic KVP pool; null when the VM reports none. */
+  readonly guest: GuestInfo | null;
+}
+
+export interface HostModel {
+  readonly hostName: string;
+  readonly collectedAt: Date | null;
+  /** Sorted by id so output is deterministic. */
+  readonly vms: readonly VmModel[];
+}

@@ -1,0 +1,103 @@
+import { SampleError } from './failureReasons';
+
+export interface SchedulerOptions {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly maxAgeMs: number;
+  readonly now?: () => number;
+}
+
+export interface SampleCallbacks {
+  /** One sample; rejects on failure. Must stop its work when `signal` aborts (the sample timed out). */
+  sample(signal: AbortSignal): Promise<void>;
+  succeeded(durationSeconds: number): void;
+  failed(error: unknown, durationSeconds: number): void;
+  /** The last good sample is older than maxAge: its data must no longer be served. */
+  expired(): void;
+}
+
+/**
+ * Owns time: samples at start and then every interval on its own clock, never two at once, gives
+ * each sample at most timeoutMs, and expires the last good data after maxAgeMs without success.
+ * Scrapes never go through here.
+ */
+export class Scheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: { controller: AbortController; done: Promise<void> } | null = null;
+  private lastSuccessAt: number | null = null;
+  private expiredSent = false;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly options: SchedulerOptions,
+    private readonly callbacks: SampleCallbacks,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops sampling and aborts a sample in flight; resolves once that sample has settled. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const inFlight = this.inFlight;
+    if (inFlight !== null) {
+      inFlight.controller.abort(new SampleError('timeout', 'exporter is stopping'));
+      await inFlight.done;
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.runOnce();
+    }, delayMs);
+  }
+
+  private async runOnce(): Promise<void> {
+    const startedAt = this.now();
+    const controller = new AbortController();
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timeout = setTimeout(() => {
+        const error = new SampleError('timeout', `sample took longer than ${this.options.timeoutMs} ms`);
+        controller.abort(error);
+        reject(error);
+      }, this.options.timeoutMs);
+    });
+    const attempt = this.callbacks.sample(controller.signal);
+    // A sample that ignores the abort must not surface as an unhandled rejection later.
+    attempt.catch(() => undefined);
+    const done = Promise.race([attempt, timedOut]).then(
+      () => {
+        this.lastSuccessAt = this.now();
+        this.expiredSent = false;
+        this.callbacks.succeeded((this.now() - startedAt) / 1000);
+      },
+      (error: unknown) => {
+        if (!this.stopped) this.callbacks.failed(error, (this.now() - startedAt) / 1000);
+      },
+    );
+    this.inFlight = { controller, done };
+    await done;
+    clearTimeout(timeout);
+    this.inFlight = null;
+    this.expireIfStale();
+    this.schedule(Math.max(0, startedAt + this.options.intervalMs - this.now()));
+  }
+
+  private expireIfStale(): void {
+    if (this.lastSuccessAt === null || this.expiredSent) return;
+    if (this.now() - this.lastSuccessAt > this.options.maxAgeMs) {
+      this.expiredSent = true;
+      this.callbacks.expired();
+    }
+  }
+}

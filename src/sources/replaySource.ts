@@ -1,0 +1,28 @@
+import { readFile, stat } from 'node:fs/promises';
+import { DEFAULT_LIMITS } from '../document/limits';
+import { SampleError } from '../sampling/failureReasons';
+import type { RawSample, SampleSource } from './source';
+
+/**
+ * Replays a recorded sample document. The file is read again at every sample, so a user or a test
+ * can change what the exporter serves while it runs (write a temporary file and rename it over).
+ */
+export function createReplaySource(file: string, maxDocumentBytes = DEFAULT_LIMITS.maxDocumentBytes): SampleSource {
+  return {
+    name: 'replay',
+    async sample(signal: AbortSignal): Promise<RawSample> {
+      try {
+        const info = await stat(file);
+        if (info.size > maxDocumentBytes) {
+          throw new SampleError('invalid_document', `replay file ${file} is larger than ${maxDocumentBytes} bytes`);
+        }
+        return { text: await readFile(file, { encoding: 'utf8', signal }) };
+      } catch (error) {
+        if (error instanceof SampleError) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new SampleError('source_error', `cannot read replay file ${file}: ${code ?? (error as Error).message}`, { cause: error });
+      }
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,108 @@
+import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, SCHEMA_VERSION } from '../../document/classes';
+import { fillerArchetype, SHOWCASE, SHOWCASE_NAMES, type Archetype } from './behaviours';
+import { intrinsicItems, kvpItemXml } from './kvpItems';
+import { randomGuid, seededRandom } from './random';
+
+interface SimulatedVm {
+  readonly guid: string;
+  readonly name: string;
+  readonly archetype: Archetype;
+  readonly intrinsicItems: readonly string[];
+  readonly hostItems: readonly string[];
+  /** Uptime the VM already had when the simulation started, in ms. */
+  readonly initialUptimeMs: number;
+  /** Clock time at which the VM's uptime would have been 0; null while off. */
+  onSince: number | null;
+}
+
+export interface SimulatedHostOptions {
+  readonly vms: number;
+  readonly seed: number;
+  readonly computerName?: string;
+  readonly now?: () => number;
+}
+
+/**
+ * A Hyper-V host made up from the real shapes of wmi.md: it produces the same sample document a real
+ * host's collection script produces, so the simulator's output goes through the same parser.
+ */
+export class SimulatedHost {
+  private readonly vms: SimulatedVm[] = [];
+  private readonly computerName: string;
+  private readonly now: () => number;
+  private tick = 0;
+
+  constructor(options: SimulatedHostOptions) {
+    const random = seededRandom(options.seed);
+    this.computerName = options.computerName ?? 'HV-SIM01';
+    this.now = options.now ?? Date.now;
+    for (let i = 0; i < options.vms; i++) {
+      const archetype = SHOWCASE[i] ?? fillerArchetype(random);
+      const name = SHOWCASE_NAMES[i] ?? `vm${String(i).padStart(4, '0')}`;
+      const ipv4 = `10.${20 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`;
+      this.vms.push({
+        guid: randomGuid(random),
+        name,
+        archetype,
+        intrinsicItems: intrinsicItems(archetype.os, name, ipv4),
+        hostItems: i % 3 === 0 ? [kvpItemXml('Environment', i % 2 === 0 ? 'production' : 'test', 0)] : [],
+        initialUptimeMs: Math.floor((1 + random() * 720) * 3_600_000),
+        onSince: null,
+      });
+    }
+  }
+
+  /** The next sample document; each call advances the simulation by one tick. */
+  next(): Record<string, unknown> {
+    const now = this.now();
+    const tick = this.tick++;
+    const classes: Record<string, Array<Record<string, unknown>>> = {
+      [COMPUTER_SYSTEM_CLASS]: [
+        { Name: this.computerName, ElementName: this.computerName, EnabledState: 2, HealthState: 5, OperationalStatus: [2], OnTimeInMilliseconds: null },
+      ],
+    };
+    for (const c of COMPONENT_CLASSES) {
+      classes[c.deviceClass] = [];
+      classes[c.settingClass] = [];
+    }
+
+    for (const vm of this.vms) {
+      const behaviour = vm.archetype.at(tick);
+      const hasComponents = behaviour.statuses !== null;
+      if (!hasComponents) vm.onSince = null;
+      else if (vm.onSince === null) vm.onSince = tick === 0 ? now - vm.initialUptimeMs : now;
+      const paused = behaviour.enabledState === 9;
+      // A paused VM's uptime excludes the pause: it stays at what it had.
+      const uptimeMs = vm.onSince === null ? 0 : paused ? vm.initialUptimeMs : now - vm.onSince;
+      classes[COMPUTER_SYSTEM_CLASS]!.push({
+        Name: vm.guid,
+        ElementName: vm.name,
+        EnabledState: behaviour.enabledState,
+        HealthState: 5,
+        OperationalStatus: [2],
+        OnTimeInMilliseconds: uptimeMs,
+      });
+      for (const c of COMPONENT_CLASSES) {
+        const isKvp = c.component === 'kvp_exchange';
+        const setting: Record<string, unknown> = {
+          InstanceID: `Microsoft:${vm.guid}\\${c.guid.toUpperCase()}`,
+          EnabledState: behaviour.disabled.includes(c.component) ? 3 : 2,
+        };
+        if (isKvp) Object.assign(setting, { HostExchangeItems: vm.hostItems, HostOnlyItems: [] });
+        classes[c.settingClass]!.push(setting);
+        const status = behaviour.statuses?.[c.component];
+        if (status === undefined) continue;
+        const device: Record<string, unknown> = {
+          SystemName: vm.guid,
+          DeviceID: `Microsoft:${c.guid.toUpperCase()}`,
+          EnabledState: 2,
+          OperationalStatus: status,
+        };
+        // A guest that is not answering has not refreshed its intrinsic items since it stopped.
+        if (isKvp) Object.assign(device, { GuestIntrinsicExchangeItems: status[0] === 12 ? [] : vm.intrinsicItems, GuestExchangeItems: [] });
+        classes[c.deviceClass]!.push(device);
+      }
+    }
+    return { schemaVersion: SCHEMA_VERSION, computerName: this.computerName, collectedAt: new Date(now).toISOString(), classes };
+  }
+}

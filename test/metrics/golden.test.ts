@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { COLLECTORS } from '../../src/metrics/collectors';
+import { renderModel } from '../../src/metrics/renderModel';
+import { SampleProcessor } from '../../src/sampling/sampleProcessor';
+import { describeWithProgram } from '../helpers/tools';
+
+/**
+ * Golden files: each sample document in test/fixtures/documents is rendered and diffed against
+ * test/fixtures/golden/<name>.prom. After a deliberate change: UPDATE_GOLDEN=1 npx jest test/metrics/golden
+ * and review the diff of the .prom files.
+ */
+const documents = join(__dirname, '..', 'fixtures', 'documents');
+const golden = join(__dirname, '..', 'fixtures', 'golden');
+const cases = readdirSync(documents)
+  .filter((file) => file.endsWith('.json'))
+  .map((file) => file.replace(/\.json$/, ''));
+
+function render(name: string): { text: string; dropped: Record<string, number> } {
+  const { model, diagnostics } = new SampleProcessor().process({ text: readFileSync(join(documents, `${name}.json`), 'utf8') });
+  const { text, runs } = renderModel(model, COLLECTORS);
+  expect(runs.every((run) => run.success)).toBe(true);
+  return { text, dropped: Object.fromEntries(diagnostics.entries().map((e) => [e.reason, e.count])) };
+}
+
+describe('golden exposition', () => {
+  test('there are fixtures', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(4);
+  });
+
+  test.each(cases)('%s renders as its golden file', (name) => {
+    const { text, dropped } = render(name);
+    const goldenFile = join(golden, `${name}.prom`);
+    const output = `${text}# dropped: ${JSON.stringify(dropped)}\n`;
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenFile)) {
+      if (process.env.CI === 'true') throw new Error(`golden file ${goldenFile} missing in CI`);
+      writeFileSync(goldenFile, output);
+    }
+    expect(output).toBe(readFileSync(goldenFile, 'utf8'));
+  });
+});
+
+describeWithProgram('promtool', 'golden exposition passes promtool check metrics', (promtool) => {
+  test.each(cases)('%s', (name) => {
+    const { text } = render(name);
+    // promtool exits non-zero and prints the problems on any complaint.
+    const output = execFileSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(output).toBe('');
+  });
+});
