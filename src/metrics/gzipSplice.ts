@@ -28,7 +28,9 @@ export function deflatePrefix(prefix: Buffer): Promise<DeflatedPrefix> {
 export function gzipWithPrefix(prefix: DeflatedPrefix, suffix: Buffer): Buffer {
   const tail = deflateRawSync(suffix);
   const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc32(suffix, prefix.crc) >>> 0, 0);
+  // An empty suffix leaves the CRC as it is (continuing over it was seen to yield 0 in the trailer).
+  const crc = suffix.length === 0 ? prefix.crc : crc32(suffix, prefix.crc);
+  trailer.writeUInt32LE(crc >>> 0, 0);
   trailer.writeUInt32LE((prefix.length + suffix.length) % 0x1_0000_0000, 4);
   return Buffer.concat([GZIP_HEADER, prefix.deflated, tail, trailer]);
 }

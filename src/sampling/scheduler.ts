@@ -65,17 +65,18 @@ export class Scheduler {
     const startedAt = this.now();
     const controller = new AbortController();
     let timeout: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timeout = setTimeout(() => {
-        const error = new SampleError('timeout', `sample took longer than ${this.options.timeoutMs} ms`);
-        controller.abort(error);
-        reject(error);
-      }, this.options.timeoutMs);
+    // Settles as soon as the sample is aborted, by the timeout or by stop(), whether or not the
+    // source honours the signal: neither the next sample nor shutdown waits for a stuck source.
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
+    timeout = setTimeout(() => {
+      controller.abort(new SampleError('timeout', `sample took longer than ${this.options.timeoutMs} ms`));
+    }, this.options.timeoutMs);
     const attempt = this.callbacks.sample(controller.signal);
     // A sample that ignores the abort must not surface as an unhandled rejection later.
     attempt.catch(() => undefined);
-    const done = Promise.race([attempt, timedOut]).then(
+    const done = Promise.race([attempt, aborted]).then(
       () => {
         this.lastSuccessAt = this.now();
         this.expiredSent = false;

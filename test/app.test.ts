@@ -1,0 +1,145 @@
+import { once } from 'node:events';
+import { get, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import type { Express } from 'express';
+import pino from 'pino';
+import request from 'supertest';
+import { createApp } from '../src/app';
+import { ExporterMetrics } from '../src/metrics/exporterMetrics';
+import { ScrapeBody } from '../src/metrics/scrapeBody';
+import { Sampler } from '../src/sampling/sampler';
+import { SampleProcessor } from '../src/sampling/sampleProcessor';
+import type { RawSample, SampleSource } from '../src/sources/source';
+import { SimulatedHost } from '../src/sources/simulator/simulatedHost';
+
+function setup(documents: Array<() => RawSample>) {
+  const source: SampleSource = {
+    name: 'replay',
+    sample: async () => {
+      const next = documents.shift();
+      if (next === undefined) throw new Error('no more documents');
+      return next();
+    },
+    close: async () => undefined,
+  };
+  const metrics = new ExporterMetrics({ version: '9.9.9', source: 'replay', processMetrics: false });
+  const body = new ScrapeBody();
+  const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger: pino({ level: 'silent' }) });
+  const app = createApp({ telemetryPath: '/metrics', version: '9.9.9', source: 'replay', state: () => sampler.state, body, metrics, logger: pino({ level: 'silent' }) });
+  const sampleOnce = async (): Promise<void> => {
+    try {
+      await sampler.sample(new AbortController().signal);
+      sampler.succeeded(0.01);
+    } catch (error) {
+      sampler.failed(error, 0.01);
+    }
+    // Let the compression of the new body finish, as it does between samples in a running exporter.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  return { app, sampleOnce };
+}
+
+/** The bytes as they travel: superagent would inflate a gzip body before the test sees it. */
+async function rawGet(app: Express, path: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  try {
+    return await new Promise((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path, headers }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+  } finally {
+    server.close();
+  }
+}
+
+const host = new SimulatedHost({ vms: 12, seed: 7, now: () => Date.UTC(2026, 10, 24) });
+
+describe('HTTP app', () => {
+  test('before the first sample: /metrics says hyperv_up 0 and /-/ready is 503', async () => {
+    const { app } = setup([]);
+    const metrics = await request(app).get('/metrics').expect(200);
+    expect(metrics.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(metrics.text).toContain('hyperv_up 0');
+    expect(metrics.text).not.toContain('hyperv_vm_info');
+    await request(app).get('/-/ready').expect(503);
+    await request(app).get('/-/healthy').expect(200, 'Healthy\n');
+  });
+
+  test('after a sample: VM metrics, exporter metrics and ready', async () => {
+    const { app, sampleOnce } = setup([() => ({ document: host.next() })]);
+    await sampleOnce();
+    const metrics = await request(app).get('/metrics').expect(200);
+    expect(metrics.text).toContain('hyperv_up 1');
+    expect(metrics.text).toContain('hyperv_exporter_build_info{version="9.9.9",source="replay"} 1');
+    expect(metrics.text).toContain('hyperv_host_info{host="HV-SIM01"} 1');
+    expect(metrics.text.match(/^hyperv_vm_info\{/gm)).toHaveLength(12);
+    expect(metrics.text).toMatch(/^hyperv_sample_failures_total\{reason="timeout"\} 0$/m);
+    await request(app).get('/-/ready').expect(200, 'Ready\n');
+  });
+
+  test('gzip when asked: one valid gzip stream with the same text as the identity response', async () => {
+    const { app, sampleOnce } = setup([() => ({ document: host.next() })]);
+    await sampleOnce();
+    const plain = await request(app).get('/metrics').set('Accept-Encoding', 'identity').expect(200);
+    const zipped = await rawGet(app, '/metrics', { 'Accept-Encoding': 'gzip, deflate' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers['vary']).toBe('Accept-Encoding');
+    const text = gunzipSync(zipped.body).toString('utf8');
+    // Only the exporter's own gauges may differ between the two scrapes.
+    const stable = (t: string): string => t.split('\n').filter((line) => !line.startsWith('hyperv_collector_duration')).join('\n');
+    expect(stable(text)).toBe(stable(plain.text));
+    expect(plain.headers['content-encoding']).toBeUndefined();
+  });
+
+  test('gzip;q=0 is not gzip', async () => {
+    const { app, sampleOnce } = setup([() => ({ document: host.next() })]);
+    await sampleOnce();
+    const response = await request(app).get('/metrics').set('Accept-Encoding', 'gzip;q=0, identity').expect(200);
+    expect(response.headers['content-encoding']).toBeUndefined();
+  });
+
+  test('HEAD /metrics has the headers and no body', async () => {
+    const { app } = setup([]);
+    const response = await request(app).head('/metrics').expect(200);
+    expect(response.headers['content-type']).toContain('text/plain');
+    expect(response.text ?? '').toBe('');
+  });
+
+  test('a failed sample keeps the last good VM series and counts the reason', async () => {
+    const { app, sampleOnce } = setup([() => ({ document: host.next() }), () => ({ text: '{"schemaVersion": 1, "classes": ' })]);
+    await sampleOnce();
+    await sampleOnce();
+    const metrics = await request(app).get('/metrics').expect(200);
+    expect(metrics.text).toContain('hyperv_up 0');
+    expect(metrics.text).toMatch(/^hyperv_sample_failures_total\{reason="invalid_document"\} 1$/m);
+    expect(metrics.text.match(/^hyperv_vm_info\{/gm)).toHaveLength(12);
+    await request(app).get('/-/ready').expect(200);
+  });
+
+  test('the landing page lists VMs with their heartbeat and escapes what it shows', async () => {
+    const evil = host.next() as { classes: { Msvm_ComputerSystem: Array<Record<string, unknown>> } };
+    const vm = evil.classes.Msvm_ComputerSystem[1];
+    if (vm) vm['ElementName'] = '<script>alert(1)</script>';
+    const { app, sampleOnce } = setup([() => ({ document: evil })]);
+    await sampleOnce();
+    const page = await request(app).get('/').expect(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.text).toContain('href="/metrics"');
+    expect(page.text).toContain('9.9.9');
+    expect(page.text).toContain('lost_communication');
+    expect(page.text).not.toContain('<script>');
+    expect(page.text).toContain('&#60;script&#62;');
+  });
+
+  test('unknown paths are 404 without a stack trace', async () => {
+    const { app } = setup([]);
+    const response = await request(app).get('/nope').expect(404);
+    expect(response.text).toBe('Not found\n');
+  });
+});

@@ -1,0 +1,84 @@
+import { FlagError, helpText, parseCommandLine } from '../../src/cli/flags';
+
+function config(argv: string[], platform: NodeJS.Platform = 'linux') {
+  const parsed = parseCommandLine(argv, platform);
+  if (parsed.kind !== 'run') throw new Error(`expected a run, got ${parsed.kind}`);
+  return parsed.config;
+}
+
+describe('parseCommandLine', () => {
+  test('defaults: simulator off Windows, powershell on Windows, :10062, /metrics, 15s/30s/5m', () => {
+    const linux = config([]);
+    expect(linux).toMatchObject({
+      command: 'serve',
+      source: 'simulator',
+      sourceDefaulted: true,
+      simulator: { vms: 12, seed: 1 },
+      sample: { intervalMs: 15_000, timeoutMs: 30_000, maxAgeMs: 300_000 },
+      web: { listenAddress: { host: '', port: 10062 }, telemetryPath: '/metrics', disableExporterMetrics: false, maxRequests: 40 },
+      log: { level: 'info', format: 'json' },
+    });
+    expect(config([], 'win32').source).toBe('powershell');
+  });
+
+  test('exporter-style flags in both --flag=value and --flag value forms', () => {
+    const c = config([
+      '--source=replay',
+      '--replay.file',
+      'host.json',
+      '--web.listen-address=[::1]:9999',
+      '--web.telemetry-path=/hyperv',
+      '--sample.interval=1m30s',
+      '--sample.timeout=500ms',
+      '--sample.max-age=10m',
+      '--web.disable-exporter-metrics',
+      '--log.level=debug',
+      '--log.format=pretty',
+    ]);
+    expect(c).toMatchObject({
+      source: 'replay',
+      sourceDefaulted: false,
+      replay: { file: 'host.json' },
+      web: { listenAddress: { host: '::1', port: 9999 }, telemetryPath: '/hyperv', disableExporterMetrics: true },
+      sample: { intervalMs: 90_000, timeoutMs: 500, maxAgeMs: 600_000 },
+      log: { level: 'debug', format: 'pretty' },
+    });
+  });
+
+  test('the sample subcommand', () => {
+    expect(config(['sample', '--source=simulator']).command).toBe('sample');
+  });
+
+  test('help and version', () => {
+    expect(parseCommandLine(['--help']).kind).toBe('help');
+    expect(parseCommandLine(['--version']).kind).toBe('version');
+    expect(helpText()).toContain('--web.listen-address=VALUE');
+    expect(helpText()).toContain('(default :10062)');
+  });
+
+  test.each([
+    [['--nope'], /Unknown option '--nope'/],
+    [['--source=hyperv'], /--source/],
+    [['--source=replay'], /--source=replay needs --replay.file/],
+    [['--sample.interval=15'], /--sample.interval must be a duration/],
+    [['--sample.interval=0s'], /--sample.interval/],
+    [['--web.listen-address=10062'], /--web.listen-address must be \[host\]:port/],
+    [['--web.listen-address=:70000'], /--web.listen-address/],
+    [['--web.telemetry-path=metrics'], /--web.telemetry-path must be a path/],
+    [['--web.telemetry-path=/-/ready'], /--web.telemetry-path must be a path/],
+    [['--simulator.vms=-3'], /--simulator.vms/],
+    [['--log.level=verbose'], /--log.level/],
+    [['--sample.max-age=5s', '--sample.interval=15s'], /--sample.max-age must be at least --sample.interval/],
+    [['serve'], /unexpected argument "serve"/],
+  ])('%j is refused with one clear line', (argv, message) => {
+    let error: unknown;
+    try {
+      parseCommandLine(argv as string[]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FlagError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+});
