@@ -1,0 +1,84 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findProgram } from '../helpers/tools';
+import { MAIN, startExporter, waitFor, type RunningExporter } from '../helpers/exporterProcess';
+
+const fixtures = join(__dirname, '..', 'fixtures', 'documents');
+
+describe('the built exporter as a process', () => {
+  let exporter: RunningExporter | undefined;
+  afterEach(async () => {
+    await exporter?.stop();
+    exporter = undefined;
+  });
+
+  test('on the simulator: ready, scraped, valid exposition, clean exit on SIGTERM', async () => {
+    exporter = await startExporter(['--sample.interval=1s']);
+    const base = exporter.baseUrl;
+    await waitFor('ready', async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined));
+    const response = await fetch(`${base}/metrics`);
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(text).toMatch(/^hyperv_up 1$/m);
+    expect(text.match(/^hyperv_vm_info\{/gm)).toHaveLength(12);
+    expect(text).toContain('process_resident_memory_bytes');
+    const promtool = findProgram('promtool');
+    if (promtool.path !== null) {
+      expect(execFileSync(promtool.path, ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('');
+    } else if (process.env.CI === 'true') {
+      throw new Error(promtool.reason);
+    }
+    expect(exporter.logLines.some((line) => line.includes('serving the built-in simulated host'))).toBe(true);
+    const { code } = await exporter.stop('SIGTERM');
+    expect(code).toBe(0);
+  });
+
+  test('on the replay source: serves the file, follows its changes, drops a VM that is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
+    const file = join(dir, 'host.json');
+    const document = JSON.parse(readFileSync(join(fixtures, 'zh-cn-host.json'), 'utf8')) as { classes: { Msvm_ComputerSystem: Array<{ Name: string }> } };
+    writeFileSync(file, JSON.stringify(document));
+    exporter = await startExporter(['--source=replay', `--replay.file=${file}`, '--sample.interval=200ms', '--web.disable-exporter-metrics']);
+    const base = exporter.baseUrl;
+    const scrape = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
+    await waitFor('3 VMs', async () => ((await scrape()).match(/^hyperv_vm_info\{/gm)?.length === 3 ? true : undefined));
+    expect(await scrape()).not.toContain('process_resident_memory_bytes');
+    document.classes.Msvm_ComputerSystem = document.classes.Msvm_ComputerSystem.filter((vm) => vm.Name !== 'B549384C-525D-4B89-B218-79B854A42F56');
+    writeFileSync(`${file}.tmp`, JSON.stringify(document));
+    execFileSync('mv', [`${file}.tmp`, file]);
+    const text = await waitFor('2 VMs', async () => {
+      const t = await scrape();
+      return t.match(/^hyperv_vm_info\{/gm)?.length === 2 ? t : undefined;
+    });
+    expect(text).not.toContain('testdiff');
+  });
+
+  test('the sample subcommand prints one document to stdout, logs to stderr', () => {
+    const result = spawnSync(process.execPath, [MAIN, 'sample', '--source=simulator', '--simulator.vms=3'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    const printed = JSON.parse(result.stdout) as { schemaVersion: number; classes: { Msvm_ComputerSystem: unknown[] } };
+    expect(printed.schemaVersion).toBe(1);
+    expect(printed.classes.Msvm_ComputerSystem).toHaveLength(4);
+  });
+
+  test('bad flags exit 2 with one line on stderr; --version and --help exit 0', () => {
+    const bad = spawnSync(process.execPath, [MAIN, '--sample.interval=often'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('--sample.interval must be a duration');
+    const version = spawnSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' });
+    expect(version.status).toBe(0);
+    expect(version.stdout).toMatch(/^hyperv-ic-exporter \d+\.\d+\.\d+\n$/);
+    expect(spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' }).stdout).toContain('--web.telemetry-path');
+  });
+
+  test('a port already in use exits non-zero with the reason', async () => {
+    exporter = await startExporter([]);
+    const port = new URL(exporter.baseUrl).port;
+    const second = spawnSync(process.execPath, [MAIN, `--web.listen-address=127.0.0.1:${port}`], { encoding: 'utf8', timeout: 10_000 });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toContain('EADDRINUSE');
+  });
+});
