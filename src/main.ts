@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createApp } from './app';
 import { FlagError, helpText, parseCommandLine } from './cli/flags';
@@ -12,6 +12,8 @@ import { ScrapeBody } from './metrics/scrapeBody';
 import { Sampler } from './sampling/sampler';
 import { SampleProcessor } from './sampling/sampleProcessor';
 import { Scheduler } from './sampling/scheduler';
+import { createHttpServer } from './server/httpServer';
+import { loadWebConfig } from './server/webConfig';
 import { createSource } from './sources/createSource';
 import type { SampleSource } from './sources/source';
 import { VERSION } from './version';
@@ -42,6 +44,8 @@ async function listen(server: Server, config: Config): Promise<void> {
 }
 
 async function serve(config: Config, source: SampleSource, logger: Logger): Promise<void> {
+  // Validated before anything listens: a broken web config must not leave an open, unauthenticated port.
+  const webConfig = config.web.configFile === undefined ? undefined : await loadWebConfig(config.web.configFile);
   const metrics = new ExporterMetrics({ version: VERSION, source: config.source, processMetrics: !config.web.disableExporterMetrics });
   const body = new ScrapeBody();
   const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger });
@@ -55,7 +59,7 @@ async function serve(config: Config, source: SampleSource, logger: Logger): Prom
     metrics,
     logger,
   });
-  const server = createServer(app);
+  const server = createHttpServer(app, { webConfig, maxRequests: config.web.maxRequests, logger });
   await listen(server, config);
   const address = server.address();
   logger.info({ address, source: config.source, version: VERSION }, 'listening');
