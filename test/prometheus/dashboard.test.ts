@@ -1,0 +1,197 @@
+/**
+ * The Grafana dashboard and provisioning files, read as data: importable shape (uid, __inputs,
+ * variables), every panel queries only documented metrics through the data-source variable, the
+ * layout does not overlap, and every status code a query produces has a colour mapping.
+ * (Running the queries against a real Prometheus is in endToEnd.test.ts.)
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { EXPORTER_METRICS, HEARTBEAT_STATUSES, SECONDARY_STATUSES, VM_STATES } from './support/contract';
+import { contentPanels, loadDashboard, parseLabelValues, readDashboardText, variable, variableQuery, type DashboardPanel } from './support/dashboard';
+import { grafanaVariables, metricNames } from './support/promql';
+import { REPOSITORY_ROOT } from './support/tools';
+
+const dashboard = loadDashboard();
+const panels = contentPanels(dashboard);
+const DATASOURCE_REF = { type: 'prometheus', uid: '${datasource}' };
+
+function expressions(panel: DashboardPanel): string[] {
+  return (panel.targets ?? []).map((target) => String(target.expr ?? ''));
+}
+
+function panelByTitle(title: string): DashboardPanel {
+  const panel = panels.find((p) => p.title === title);
+  if (panel === undefined) throw new Error(`no panel titled ${title}`);
+  return panel;
+}
+
+/** The value-mapping keys of a field config's value mappings. */
+function mappedValues(mappings: unknown): Set<string> {
+  const keys = new Set<string>();
+  for (const mapping of (mappings as Array<{ type?: string; options?: Record<string, unknown> }> | undefined) ?? []) {
+    if (mapping.type === 'value') for (const value of Object.keys(mapping.options ?? {})) keys.add(value);
+  }
+  return keys;
+}
+
+/** The codes an "or"-chain query assigns: `{status="x", …} * N` → x → N. */
+function codesByLabelValue(expression: string, label: string): Map<string, number> {
+  const codes = new Map<string, number>();
+  for (const match of expression.matchAll(new RegExp(`\\{${label}="([a-z_]+)"[^}]*\\}\\s*\\*\\s*(\\d+)`, 'g'))) {
+    if (match[1] !== undefined && match[2] !== undefined) codes.set(match[1], Number(match[2]));
+  }
+  return codes;
+}
+
+describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
+  test('has a stable uid, a title and a Grafana 10+ schema version', () => {
+    expect(dashboard.uid).toBe('hyperv-ic');
+    expect(dashboard.title).toEqual(expect.stringMatching(/\S/));
+    expect(typeof dashboard.schemaVersion === 'number' && dashboard.schemaVersion >= 36).toBe(true);
+  });
+
+  test('declares the Prometheus data source in __inputs and uses exactly the placeholders it declares', () => {
+    expect(dashboard.__inputs).toEqual([expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' })]);
+    const placeholders = new Set([...readDashboardText().matchAll(/\$\{(DS_[A-Z0-9_]+)\}/g)].map((m) => m[1]));
+    expect([...placeholders]).toEqual(['DS_PROMETHEUS']);
+  });
+
+  test('lists Grafana, Prometheus and every panel type it uses in __requires', () => {
+    const required = new Set((dashboard.__requires ?? []).map((r) => `${String(r.type)}:${String(r.id)}`));
+    expect(required.has('grafana:grafana')).toBe(true);
+    expect(required.has('datasource:prometheus')).toBe(true);
+    for (const type of new Set(panels.map((p) => String(p.type)))) expect({ type, required: required.has(`panel:${type}`) }).toEqual({ type, required: true });
+  });
+
+  test('has a data-source variable and instance / vm variables fed by label_values', () => {
+    const datasource = variable(dashboard, 'datasource');
+    expect(datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    // A manual import fills in the value; a provisioned copy falls back to matching the text.
+    expect(datasource?.current).toMatchObject({ value: '${DS_PROMETHEUS}', text: 'Prometheus' });
+
+    const instance = variable(dashboard, 'instance');
+    expect(instance).toMatchObject({ type: 'query', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.*' });
+    expect(parseLabelValues(variableQuery(instance ?? {}))).toEqual({ selector: 'hyperv_host_info', label: 'instance' });
+
+    const vm = variable(dashboard, 'vm');
+    expect(vm).toMatchObject({ type: 'query', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.*' });
+    expect(parseLabelValues(variableQuery(vm ?? {}))).toEqual({ selector: 'hyperv_vm_info{instance=~"$instance"}', label: 'vm' });
+    // Without an explicit "All", Grafana would start with only the first exporter or VM selected.
+    for (const v of [instance, vm]) expect(v?.current).toMatchObject({ value: ['$__all'] });
+  });
+
+  test('every panel has a unique id, queries through the data-source variable and has at least one query', () => {
+    const ids = (dashboard.panels ?? []).flatMap((p) => [p.id, ...(p.panels ?? []).map((inner) => inner.id)]);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const panel of panels) {
+      const title = String(panel.title);
+      expect({ title, datasource: panel.datasource }).toEqual({ title, datasource: DATASOURCE_REF });
+      expect({ title, targets: (panel.targets ?? []).length > 0 }).toEqual({ title, targets: true });
+      const refIds = (panel.targets ?? []).map((t) => t.refId);
+      expect({ title, uniqueRefIds: new Set(refIds).size === refIds.length }).toEqual({ title, uniqueRefIds: true });
+      for (const target of panel.targets ?? []) {
+        expect({ title, datasource: target.datasource }).toEqual({ title, datasource: DATASOURCE_REF });
+        expect({ title, expr: typeof target.expr === 'string' && target.expr.trim() !== '' }).toEqual({ title, expr: true });
+      }
+    }
+  });
+
+  test('every query uses only documented metrics and known variables, and is filtered by $instance', () => {
+    const allowedVariables = new Set(['instance', 'vm', '__rate_interval', '__interval', '__range']);
+    const queries = [
+      ...panels.flatMap((panel) => expressions(panel).map((expr) => ({ where: String(panel.title), expr }))),
+      ...['instance', 'vm'].map((name) => ({ where: `variable ${name}`, expr: variableQuery(variable(dashboard, name) ?? {}).replace(/^label_values\((.*),\s*\w+\)$/, '$1') })),
+    ];
+    for (const { where, expr } of queries) {
+      const names = metricNames(expr);
+      expect({ where, names: names.size > 0 }).toEqual({ where, names: true });
+      for (const name of names) expect({ where, metric: name, documented: EXPORTER_METRICS.has(name) }).toEqual({ where, metric: name, documented: true });
+      for (const v of grafanaVariables(expr)) expect({ where, variable: v, known: allowedVariables.has(v) }).toEqual({ where, variable: v, known: true });
+    }
+    for (const panel of panels) for (const expr of expressions(panel)) expect({ title: panel.title, filtered: expr.includes('instance=~"$instance"') }).toEqual({ title: panel.title, filtered: true });
+  });
+
+  test('covers what the issue asks for', () => {
+    const typeOf = (title: string): unknown => panelByTitle(title).type;
+    for (const title of ['VMs running', 'Heartbeat lost', 'Components unhealthy', 'Time sync disabled']) expect({ title, type: typeOf(title) }).toEqual({ title, type: 'stat' });
+    expect(typeOf('Heartbeat per VM')).toBe('state-timeline');
+    const matrix = panelByTitle('Integration components per VM');
+    expect(matrix.type).toBe('table');
+    expect(matrix.transformations?.[0]).toMatchObject({ id: 'groupingToMatrix', options: { columnField: 'component' } });
+    expect(matrix.fieldConfig?.defaults?.['custom']).toMatchObject({ cellOptions: { type: 'color-background' } });
+    const used = new Set(panels.flatMap((panel) => expressions(panel).flatMap((expr) => [...metricNames(expr)])));
+    for (const metric of [
+      'hyperv_vm_integration_component_enabled', 'hyperv_vm_integration_component_status', 'hyperv_vm_kvp_items', 'hyperv_vm_guest_info',
+      'hyperv_up', 'hyperv_sample_duration_seconds', 'hyperv_sample_timestamp_seconds', 'hyperv_sample_failures_total',
+    ]) {
+      expect({ metric, used: used.has(metric) }).toEqual({ metric, used: true });
+    }
+  });
+
+  test('panels fit the 24-column grid without overlapping', () => {
+    const boxes = (dashboard.panels ?? []).flatMap((p) => [p, ...(p.panels ?? [])]).map((p) => {
+      const { x, y, w, h } = p.gridPos ?? {};
+      if (![x, y, w, h].every((n) => typeof n === 'number')) throw new Error(`panel ${String(p.title)} has no complete gridPos`);
+      return { title: String(p.title), x: x as number, y: y as number, w: w as number, h: h as number };
+    });
+    for (const box of boxes) expect({ title: box.title, fits: box.x >= 0 && box.w > 0 && box.x + box.w <= 24 }).toEqual({ title: box.title, fits: true });
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        expect({ a: a.title, b: b.title, overlap }).toEqual({ a: a.title, b: b.title, overlap: false });
+      }
+    }
+  });
+
+  test('the heartbeat timeline and component table give every status a code and every code a colour', () => {
+    for (const title of ['Heartbeat per VM', 'Integration components per VM']) {
+      const panel = panelByTitle(title);
+      const expr = expressions(panel).join('\n');
+      const codes = codesByLabelValue(expr, 'status');
+      expect({ title, statuses: [...codes.keys()].sort() }).toEqual({ title, statuses: [...HEARTBEAT_STATUSES].sort() });
+      expect({ title, distinct: new Set(codes.values()).size }).toEqual({ title, distinct: HEARTBEAT_STATUSES.length });
+      const mapped = mappedValues(panel.fieldConfig?.defaults?.['mappings']);
+      for (const code of [0, ...codes.values()]) expect({ title, code, mapped: mapped.has(String(code)) }).toEqual({ title, code, mapped: true });
+    }
+    // The table also shows disabled components (-1).
+    expect(mappedValues(panelByTitle('Integration components per VM').fieldConfig?.defaults?.['mappings']).has('-1')).toBe(true);
+  });
+
+  test('the VM state timeline gives every state a code and a colour', () => {
+    const panel = panelByTitle('VM state');
+    const codes = codesByLabelValue(expressions(panel).join('\n'), 'state');
+    expect([...codes.keys()].sort()).toEqual([...VM_STATES].sort());
+    const mapped = mappedValues(panel.fieldConfig?.defaults?.['mappings']);
+    for (const code of codes.values()) expect({ code, mapped: mapped.has(String(code)) }).toEqual({ code, mapped: true });
+  });
+
+  test('the secondary-status table has a colour for every status it can show', () => {
+    const panel = panelByTitle('Secondary status (not ok)');
+    const override = (panel.fieldConfig?.overrides as Array<{ properties: Array<{ id: string; value: unknown }> }>)[0];
+    const mapped = mappedValues(override?.properties.find((p) => p.id === 'mappings')?.value);
+    expect([...mapped].sort()).toEqual(SECONDARY_STATUSES.filter((s) => s !== 'ok').sort());
+  });
+});
+
+describe('Grafana provisioning', () => {
+  test('the data source is the compose Prometheus and is the one the dashboard selects by name', () => {
+    const file = parseYaml(readFileSync(path.join(REPOSITORY_ROOT, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
+      apiVersion: number;
+      datasources: Array<Record<string, unknown>>;
+    };
+    expect(file.apiVersion).toBe(1);
+    expect(file.datasources).toHaveLength(1);
+    expect(file.datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090', uid: 'prometheus', isDefault: true });
+    expect(file.datasources[0]?.['name']).toBe(variable(dashboard, 'datasource')?.current?.text);
+  });
+
+  test('the dashboard provider loads the directory the compose file mounts', () => {
+    const file = parseYaml(readFileSync(path.join(REPOSITORY_ROOT, 'grafana/provisioning/dashboards/hyperv-ic.yml'), 'utf8')) as {
+      apiVersion: number;
+      providers: Array<{ type: string; options: { path: string } }>;
+    };
+    expect(file.apiVersion).toBe(1);
+    expect(file.providers).toEqual([expect.objectContaining({ type: 'file', options: expect.objectContaining({ path: '/var/lib/grafana/dashboards/hyperv' }) })]);
+  });
+});

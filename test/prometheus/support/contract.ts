@@ -1,0 +1,42 @@
+/**
+ * The metric names hyperv-ic-exporter documents: the only ones the dashboard may query and the
+ * alert rules may use (besides Prometheus' own `up`, for the exporter-down alert).
+ */
+export const EXPORTER_METRICS: ReadonlySet<string> = new Set([
+  'hyperv_up',
+  'hyperv_sample_duration_seconds',
+  'hyperv_sample_timestamp_seconds',
+  'hyperv_sample_failures_total',
+  'hyperv_sample_dropped_total',
+  'hyperv_exporter_build_info',
+  'hyperv_host_info',
+  'hyperv_vm_info',
+  'hyperv_vm_state',
+  'hyperv_vm_uptime_seconds',
+  'hyperv_vm_heartbeat_ok',
+  'hyperv_vm_heartbeat_status',
+  'hyperv_vm_application_health',
+  'hyperv_vm_integration_component_enabled',
+  'hyperv_vm_integration_component_status',
+  'hyperv_vm_integration_component_secondary_status',
+  'hyperv_vm_integration_component_ok',
+  'hyperv_vm_time_sync_enabled',
+  'hyperv_vm_kvp_items',
+  'hyperv_vm_guest_info',
+]);
+
+/** Label values of the state sets, in the contract's order. */
+export const HEARTBEAT_STATUSES = [
+  'ok',
+  'degraded',
+  'error',
+  'non_recoverable_error',
+  'no_contact',
+  'lost_communication',
+  'paused',
+  'unknown',
+] as const;
+
+export const VM_STATES = ['running', 'off', 'saved', 'paused', 'starting', 'stopping', 'saving', 'pausing', 'resuming', 'other'] as const;
+
+export const SECONDARY_STATUSES = ['ok', 'protocol_mismatch', 'critical', 'communication_timed_out', 'communication_failed', 'unknown'] as const;
