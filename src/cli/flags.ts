@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { configSchema, type Config } from '../config';
+import { InvalidComputerNameError, validateComputerName } from '../sources/powershell/quoting';
 import { parseDuration } from './duration';
 import { parseListenAddress } from './listenAddress';
 
@@ -70,6 +71,15 @@ export function parseCommandLine(argv: readonly string[], platform: NodeJS.Platf
     const spec: FlagSpec = FLAGS[name];
     return spec.default ?? '';
   };
+  const computerName = values['powershell.computer-name'];
+  if (computerName !== undefined) {
+    try {
+      validateComputerName(computerName);
+    } catch (error) {
+      if (error instanceof InvalidComputerNameError) throw new FlagError(`--powershell.computer-name: ${error.message}`);
+      throw error;
+    }
+  }
   const listen = parseListenAddress(value('web.listen-address'));
   if (listen === null) throw new FlagError(`--web.listen-address must be [host]:port, got ${JSON.stringify(value('web.listen-address'))}`);
 

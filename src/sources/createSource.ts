@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { createPowerShellSource, defaultPowerShellExecutable } from './powershell/powershellSource';
 import { createReplaySource } from './replaySource';
 import { createSimulatorSource } from './simulatorSource';
 import type { SampleSource } from './source';
@@ -12,7 +13,11 @@ export function createSource(config: Config, logger: Logger): SampleSource {
     case 'simulator':
       return createSimulatorSource({ vms: config.simulator.vms, seed: config.simulator.seed });
     case 'powershell':
-      logger.error('the powershell source is not wired yet');
-      throw new Error('the powershell source is not available in this build');
+      return createPowerShellSource({
+        executable: config.powershell.path ?? defaultPowerShellExecutable(),
+        computerName: config.powershell.computerName,
+        recycleAfterSamples: config.powershell.recycleAfterSamples,
+        logger,
+      });
   }
 }

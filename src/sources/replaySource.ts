@@ -4,6 +4,15 @@ import { SampleError } from '../sampling/failureReasons';
 import type { RawSample, SampleSource } from './source';
 
 /**
+ * Recordings made with Windows PowerShell 5.1's `>` are UTF-16LE with a byte order mark; everything
+ * else is UTF-8 (a UTF-8 byte order mark is dropped by the parser).
+ */
+function decodeText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  return bytes.toString('utf8');
+}
+
+/**
  * Replays a recorded sample document. The file is read again at every sample, so a user or a test
  * can change what the exporter serves while it runs (write a temporary file and rename it over).
  */
@@ -16,7 +25,7 @@ export function createReplaySource(file: string, maxDocumentBytes = DEFAULT_LIMI
         if (info.size > maxDocumentBytes) {
           throw new SampleError('invalid_document', `replay file ${file} is larger than ${maxDocumentBytes} bytes`);
         }
-        return { text: await readFile(file, { encoding: 'utf8', signal }) };
+        return { text: decodeText(await readFile(file, { signal })) };
       } catch (error) {
         if (error instanceof SampleError) throw error;
         const code = (error as NodeJS.ErrnoException).code;

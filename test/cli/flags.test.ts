@@ -45,6 +45,10 @@ describe('parseCommandLine', () => {
     });
   });
 
+  test('a valid --powershell.computer-name is kept', () => {
+    expect(config(['--source=powershell', '--powershell.computer-name=hv02.corp.example.com']).powershell.computerName).toBe('hv02.corp.example.com');
+  });
+
   test('the sample subcommand', () => {
     expect(config(['sample', '--source=simulator']).command).toBe('sample');
   });
@@ -70,6 +74,8 @@ describe('parseCommandLine', () => {
     [['--log.level=verbose'], /--log.level/],
     [['--sample.max-age=5s', '--sample.interval=15s'], /--sample.max-age must be at least --sample.interval/],
     [['serve'], /unexpected argument "serve"/],
+    [['--powershell.computer-name=hv01; Remove-Item C:\\'], /--powershell.computer-name/],
+    [['--powershell.computer-name=$(whoami)'], /--powershell.computer-name/],
   ])('%j is refused with one clear line', (argv, message) => {
     let error: unknown;
     try {

@@ -16,6 +16,12 @@ describe('replay source', () => {
     expect(await source.sample(signal)).toEqual({ text: '{"a":2}' });
   });
 
+  test('reads a UTF-16LE recording with its byte order mark (Windows PowerShell 5.1 redirection)', async () => {
+    const file = join(dir, 'utf16.json');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"name":"Schlüssel 虚拟机"}', 'utf16le')]));
+    expect(await createReplaySource(file).sample(signal)).toEqual({ text: '{"name":"Schlüssel 虚拟机"}' });
+  });
+
   test('a missing file is a source_error naming the file', async () => {
     const source = createReplaySource(join(dir, 'missing.json'));
     await expect(source.sample(signal)).rejects.toMatchObject({ reason: 'source_error', message: `cannot read replay file ${join(dir, 'missing.json')}: ENOENT` });

@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { SampleError } from '../../../src/sampling/failureReasons';
+import { createPowerShellSource } from '../../../src/sources/powershell/powershellSource';
+import type { PowerShellSourceOptions } from '../../../src/sources/powershell/powershellSource';
+import type { SampleSource } from '../../../src/sources/source';
+import {
+  FIXTURE_DOCUMENTS,
+  STAND_IN_MODULE,
+  StandInWorkspace,
+  capturingLogger,
+  describeWithPwsh,
+  processExists,
+  processReaped,
+  pwshPath,
+  waitFor,
+} from './pwshHarness';
+
+/**
+ * The life of the PowerShell process: replaced after a timeout (node-powershell cannot stop a running
+ * command), after a crash (with backoff when crashes repeat), after N samples; ended by close() with
+ * nothing left behind; and the remote path through one cached CIM session.
+ */
+
+const FIXTURE = join(FIXTURE_DOCUMENTS, 'single-vm.json');
+const fixtureDocument = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, unknown>;
+
+function startedPids(records: Array<Record<string, unknown>>): number[] {
+  return records.filter((record) => record.msg === 'PowerShell process started').map((record) => record.pid as number);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SampleError> {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof SampleError)) throw new Error(`expected a SampleError, got ${String(outcome)}`);
+  return outcome;
+}
+
+describeWithPwsh('PowerShell source: process lifecycle', () => {
+  const workspace = new StandInWorkspace();
+  const openSources: SampleSource[] = [];
+
+  beforeAll(() => {
+    process.env.HYPERV_IC_STANDIN_CONTROL = workspace.controlPath;
+  });
+
+  afterAll(async () => {
+    await Promise.all(openSources.map((source) => source.close()));
+    workspace.remove();
+  });
+
+  function newSource(overrides: Partial<PowerShellSourceOptions> = {}): { source: SampleSource; records: Array<Record<string, unknown>>; logger: Logger } {
+    const { logger, records } = capturingLogger();
+    const source = createPowerShellSource({
+      executable: pwshPath(),
+      recycleAfterSamples: 1000,
+      logger,
+      preloadModules: [STAND_IN_MODULE],
+      ...overrides,
+    });
+    openSources.push(source);
+    return { source, records, logger };
+  }
+
+  async function expectFixture(source: SampleSource): Promise<void> {
+    workspace.control({ fixture: FIXTURE, fault: 'none' });
+    const sample = await source.sample(AbortSignal.timeout(15_000));
+    expect('text' in sample && JSON.parse(sample.text)).toEqual({ ...fixtureDocument, collectedAt: expect.any(String) });
+  }
+
+  test('a hung query: the abort rejects at once as timeout, the process is killed, the next sample gets a new one', async () => {
+    const { source, records } = newSource();
+    await expectFixture(source);
+    const [firstPid] = startedPids(records);
+    expect(firstPid).toBeDefined();
+
+    workspace.control({ fixture: FIXTURE, fault: 'hang' });
+    const controller = new AbortController();
+    const pending = rejection(source.sample(controller.signal));
+    // Let the invocation reach the stand-in's sleep before the scheduler's timeout fires.
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, 500));
+    const abortedAt = Date.now();
+    controller.abort();
+    const error = await pending;
+    expect(Date.now() - abortedAt).toBeLessThan(200);
+    expect(error.reason).toBe('timeout');
+    expect(await waitFor(() => !processExists(firstPid ?? 0), 5_000)).toBe(true);
+
+    await expectFixture(source);
+    const pids = startedPids(records);
+    expect(pids).toHaveLength(2);
+    expect(pids[1]).not.toBe(firstPid);
+  });
+
+  test('a process that exits mid-sample fails that sample; the next one runs in a new process', async () => {
+    const { source, records } = newSource();
+    workspace.control({ fixture: FIXTURE, fault: 'exit' });
+    const error = await rejection(source.sample(AbortSignal.timeout(15_000)));
+    expect(error.reason).toBe('source_error');
+    expect(error.message).toMatch(/exited during the sample \(exit code 3\)/);
+    await expectFixture(source);
+    expect(startedPids(records)).toHaveLength(2);
+  });
+
+  test('repeated crashes back off: the restart after the second one waits, failing fast meanwhile', async () => {
+    const { source, records } = newSource({ restartBackoff: { initialMs: 700, maxMs: 700 } });
+    workspace.control({ fixture: FIXTURE, fault: 'exit' });
+    expect((await rejection(source.sample(AbortSignal.timeout(15_000)))).reason).toBe('source_error');
+    // The first restart is immediate...
+    expect((await rejection(source.sample(AbortSignal.timeout(15_000)))).reason).toBe('source_error');
+    expect(startedPids(records)).toHaveLength(2);
+    // ...the next one waits for the backoff, without starting a process.
+    workspace.control({ fixture: FIXTURE, fault: 'none' });
+    const backingOff = await rejection(source.sample(AbortSignal.timeout(15_000)));
+    expect(backingOff.reason).toBe('source_error');
+    expect(backingOff.message).toMatch(/not restarting PowerShell for another 1 s after 2 consecutive failures/);
+    expect(startedPids(records)).toHaveLength(2);
+
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, 750));
+    await expectFixture(source);
+    expect(startedPids(records)).toHaveLength(3);
+  });
+
+  test('a process killed while idle is replaced before the next sample, which succeeds', async () => {
+    const { source, records } = newSource();
+    await expectFixture(source);
+    const [pid] = startedPids(records);
+    // With a pwsh installed as a .NET tool, Node's child is a launcher that exits when PowerShell does.
+    const started = records.find((record) => record.msg === 'PowerShell process started');
+    const spawnedPid = (started?.launcherPid as number | undefined) ?? pid ?? 0;
+    process.kill(pid ?? 0, 'SIGKILL');
+    // Idle means Node has seen the exit: wait until it reaped its child, not merely until the kill.
+    expect(await waitFor(() => processReaped(spawnedPid), 5_000)).toBe(true);
+    await expectFixture(source);
+    expect(startedPids(records)).toHaveLength(2);
+    expect(records.some((record) => String((record.err as { message?: string } | undefined)?.message).includes('exited while idle'))).toBe(true);
+  });
+
+  test('the process is recycled after recycleAfterSamples samples', async () => {
+    const { source, records } = newSource({ recycleAfterSamples: 2 });
+    for (let sample = 0; sample < 5; sample += 1) await expectFixture(source);
+    const pids = startedPids(records);
+    expect(pids).toHaveLength(3);
+    expect(new Set(pids).size).toBe(3);
+    expect(await waitFor(() => !processExists(pids[0] ?? 0) && !processExists(pids[1] ?? 0), 5_000)).toBe(true);
+  });
+
+  test('close() ends the process before it resolves, also in the middle of a hung sample', async () => {
+    const { source, records } = newSource();
+    await expectFixture(source);
+    const [pid] = startedPids(records);
+    workspace.control({ fixture: FIXTURE, fault: 'hang' });
+    const pending = rejection(source.sample(AbortSignal.timeout(60_000)));
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, 300));
+    await source.close();
+    expect(processExists(pid ?? 0)).toBe(false);
+    const error = await pending;
+    expect(error.reason).toBe('source_error');
+    expect(error.message).toMatch(/closed/);
+    // A closed source starts nothing.
+    expect((await rejection(source.sample(AbortSignal.timeout(5_000)))).message).toMatch(/closed/);
+    expect(startedPids(records)).toHaveLength(1);
+  });
+
+  test('a remote host is queried through one CIM session that is reused, and dropped after a failure', async () => {
+    const { source } = newSource({ computerName: 'hv02.example.com' });
+    workspace.clearCalls();
+    await expectFixture(source);
+    await expectFixture(source);
+    let calls = workspace.calls();
+    expect(calls.filter((call) => call.command === 'New-CimSession').map((call) => call.ComputerName)).toEqual([['hv02.example.com']]);
+    const queries = calls.filter((call) => call.command === 'Get-CimInstance');
+    expect(queries.length).toBeGreaterThan(0);
+    expect(queries.every((call) => call.CimSession === 'hv02.example.com')).toBe(true);
+
+    // A failure drops the session (it may be what failed) and never asks the local vmms service.
+    workspace.clearCalls();
+    workspace.control({ fixture: FIXTURE, fault: 'access_denied' });
+    expect((await rejection(source.sample(AbortSignal.timeout(15_000)))).reason).toBe('access_denied');
+    calls = workspace.calls();
+    expect(calls.map((call) => call.command)).toEqual(['Get-CimInstance', 'Remove-CimSession']);
+
+    workspace.clearCalls();
+    await expectFixture(source);
+    expect(workspace.calls().filter((call) => call.command === 'New-CimSession')).toHaveLength(1);
+  });
+
+  test('a CIM session that cannot be opened is a source_error naming WinRM', async () => {
+    const { source } = newSource({ computerName: '192.0.2.10' });
+    workspace.control({ fixture: FIXTURE, fault: 'session_fails' });
+    const error = await rejection(source.sample(AbortSignal.timeout(15_000)));
+    expect(error.reason).toBe('source_error');
+    expect(error.message).toMatch(/New-CimSession.*WinRM cannot complete the operation/);
+  });
+});

@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import {
+  InvalidComputerNameError,
+  powerShellStringExpression,
+  quotePowerShellString,
+  validateComputerName,
+} from '../../../src/sources/powershell/quoting';
+
+/** Node-side checks of how values become PowerShell text; quoting.pwsh.test.ts replays them in pwsh. */
+
+const SINGLE_QUOTES = ["'", '\u2018', '\u2019', '\u201A', '\u201B'];
+
+/** Undoes quotePowerShellString the way PowerShell's tokenizer reads a single-quoted string. */
+function readSingleQuoted(literal: string): string {
+  expect(SINGLE_QUOTES).toContain(literal[0]);
+  let value = '';
+  let index = 1;
+  for (;;) {
+    const character = literal[index];
+    if (character === undefined) throw new Error(`unterminated literal ${literal}`);
+    if (SINGLE_QUOTES.includes(character)) {
+      const next = literal[index + 1];
+      if (next !== undefined && SINGLE_QUOTES.includes(next)) {
+        value += character;
+        index += 2;
+        continue;
+      }
+      // The literal must end exactly here: anything after it would be PowerShell code.
+      expect(index).toBe(literal.length - 1);
+      return value;
+    }
+    value += character;
+    index += 1;
+  }
+}
+
+describe('quotePowerShellString', () => {
+  test.each([
+    ['hv01', "'hv01'"],
+    ["it's", "'it''s'"],
+    ['$(Remove-Item C:\\ -Recurse)', "'$(Remove-Item C:\\ -Recurse)'"],
+    ['`n and "double"', "'`n and \"double\"'"],
+    ['\u2019; exit; \u2018', "'\u2019\u2019; exit; \u2018\u2018'"],
+    ['', "''"],
+  ])('%j becomes %s', (value, literal) => {
+    expect(quotePowerShellString(value)).toBe(literal);
+  });
+
+  test.each(['line\nbreak', 'carriage\rreturn', 'nul\u0000', 'next\u0085line', 'sep\u2028arator'])('refuses %j, which would split the one-line command', (value) => {
+    expect(() => quotePowerShellString(value)).toThrow(/control or line-break/);
+  });
+
+  test('any string without control characters reads back as itself, and nothing follows the literal', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', ' ', '$', '(', ')', '`', '"', ';', '\\', ...SINGLE_QUOTES, '\u00e4', '\u5bbf') }),
+        (value) => {
+          expect(readSingleQuoted(quotePowerShellString(value))).toBe(value);
+        },
+      ),
+    );
+  });
+});
+
+describe('powerShellStringExpression', () => {
+  test('printable ASCII becomes a plain quoted literal', () => {
+    expect(powerShellStringExpression("C:\\Program Files\\it's\\collect.ps1")).toBe("'C:\\Program Files\\it''s\\collect.ps1'");
+  });
+
+  test.each(['C:\\Users\\J\u00fcrgen\\collect.ps1', '/opt/\u5bbf\u4e3b/collect.ps1', 'tab\there', "new\nline's"])(
+    '%j travels as base64 (stdin may not be UTF-8), decoding to itself',
+    (value) => {
+      const expression = powerShellStringExpression(value);
+      expect(expression).toMatch(/^\(\[System\.Text\.Encoding\]::UTF8\.GetString\(\[System\.Convert\]::FromBase64String\('[A-Za-z0-9+/=]*'\)\)\)$/);
+      const base64 = /'([A-Za-z0-9+/=]*)'/.exec(expression)?.[1] ?? '';
+      expect(Buffer.from(base64, 'base64').toString('utf8')).toBe(value);
+    },
+  );
+});
+
+describe('validateComputerName', () => {
+  test.each([
+    ['hv01', 'hv01'],
+    ['HV-01', 'HV-01'],
+    ['hv01.corp.example.com', 'hv01.corp.example.com'],
+    ['hv01.corp.example.com.', 'hv01.corp.example.com'],
+    ['  hv01  ', 'hv01'],
+    ['10.0.0.5', '10.0.0.5'],
+    ['::1', '::1'],
+    ['[fe80::1]', 'fe80::1'],
+    ['fe80::1%eth0', 'fe80::1%eth0'],
+    ['2001:db8::10', '2001:db8::10'],
+    ['1host', '1host'],
+  ])('accepts %j as %j', (value, expected) => {
+    expect(validateComputerName(value)).toBe(expected);
+  });
+
+  test.each([
+    '',
+    '   ',
+    'hv 01',
+    "hv01'; Remove-Item C:\\ -Recurse; '",
+    '$(whoami)',
+    'hv01`n',
+    '-hv01',
+    'hv01-',
+    'hv..01',
+    'hv_01',
+    '\\\\hv01',
+    'hv01/share',
+    `${'a'.repeat(64)}.example.com`,
+    `${'a.'.repeat(127)}com`,
+    '10.0.0.300',
+    '10.0.0',
+    '[hv01]',
+    'fe80::1%e$th',
+    'h\u00e4v01',
+  ])('refuses %j', (value) => {
+    expect(() => validateComputerName(value)).toThrow(InvalidComputerNameError);
+  });
+
+  test('whatever it accepts is made only of name, address and zone characters', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', '1', '-', '.', ':', '%', '[', ']', ' ', "'", '$', ';', 'f') }), (value) => {
+        let accepted: string;
+        try {
+          accepted = validateComputerName(value);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidComputerNameError);
+          return;
+        }
+        expect(accepted).toMatch(/^[A-Za-z0-9.:%-]+$/);
+      }),
+    );
+  });
+});
