@@ -120,12 +120,21 @@ export function classifyCollectError(details: CollectErrorDetails): SampleError 
   return new SampleError('source_error', `collection failed${where}: ${message}${code === undefined ? '' : ` [${code}]`}`);
 }
 
-/** Interprets the stdout of one `Get-HyperVIcSample` invocation. */
+/**
+ * Interprets the stdout of one `Get-HyperVIcSample` invocation. Only collect.ps1's small error object
+ * is parsed here; a document is handed on as text and parsed once, by the sample processor (which
+ * reports a broken one as invalid_document). Text around the JSON (warnings, stray output) makes it
+ * unparseable.
+ */
 export function interpretCollectOutput(raw: string): CollectOutcome {
   const text = cleanShellOutput(raw);
   if (text === '') {
     return { kind: 'unparseable', error: new SampleError('output_unparseable', 'PowerShell returned no output for the sample') };
   }
+  if (!text.startsWith('{') || !text.endsWith('}')) {
+    return { kind: 'unparseable', error: new SampleError('output_unparseable', `PowerShell output is not a JSON object (warnings or errors on stdout?): ${excerpt(text)}`) };
+  }
+  if (!/^\{\s*"error"\s*:/.test(text)) return { kind: 'document', text };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -135,10 +144,7 @@ export function interpretCollectOutput(raw: string): CollectOutcome {
       error: new SampleError('output_unparseable', `PowerShell output is not JSON (warnings or errors on stdout?): ${excerpt(text)}`, { cause }),
     };
   }
-  if (!isPlainObject(parsed)) {
-    return { kind: 'unparseable', error: new SampleError('output_unparseable', `PowerShell output is JSON but not an object: ${excerpt(text)}`) };
-  }
-  if (isPlainObject(parsed.error) && !('classes' in parsed)) {
+  if (isPlainObject(parsed) && isPlainObject(parsed.error) && !('classes' in parsed)) {
     return { kind: 'reported_failure', error: classifyCollectError(parsed.error) };
   }
   return { kind: 'document', text };

@@ -3,9 +3,15 @@
 # The exporter keeps one PowerShell process open and, per sample, sends the single line
 #   Get-HyperVIcSample                      (local host)
 #   Get-HyperVIcSample -ComputerName 'hv02' (remote host through a CIM session over WinRM)
-# which writes exactly one line of JSON to stdout: either the sample document
-#   {"schemaVersion":1,"computerName":"HV01","collectedAt":"...","classes":{"Msvm_ComputerSystem":[...],...}}
-# or an error object {"error":{...}} whose facts the exporter turns into a failure reason.
+# which writes one JSON value to stdout: either the sample document, one instance per line
+#   {"schemaVersion":1,"computerName":"HV01","collectedAt":"...","classes":{
+#   "Msvm_ComputerSystem":[
+#   {...},
+#   {...}
+#   ],
+#   ...
+#   }}
+# or, on one line, an error object {"error":{...}} whose facts the exporter turns into a failure reason.
 #
 # Rules this file keeps, because it must behave the same in Windows PowerShell 5.1 and PowerShell 7:
 # - No PowerShell-7-only syntax or parameters (??, ?., ternary, && / || chains, -AsArray,
@@ -202,8 +208,13 @@ function Get-HyperVIcSample {
                 }
             }
 
-            # -InputObject with an array keeps a one-element (or empty) class an array in both editions.
-            $classJson.Add((ConvertTo-Json -InputObject $className -Compress) + ':' + (ConvertTo-Json -InputObject $rows -Depth 5 -Compress))
+            # One instance per line: the exporter re-parses only the lines that changed since the last
+            # sample (most do not: KVP items, settings). Each row is converted on its own, so a class
+            # stays an array in both editions however many instances it has.
+            $instanceLines = foreach ($row in $rows) { ConvertTo-Json -InputObject $row -Depth 5 -Compress }
+            $classOpening = (ConvertTo-Json -InputObject $className -Compress) + ':['
+            if ($rows.Count -eq 0) { $classJson.Add($classOpening + ']') }
+            else { $classJson.Add($classOpening + "`n" + (@($instanceLines) -join ",`n") + "`n]") }
         }
 
         if ([string]::IsNullOrEmpty($hostName)) {
@@ -211,7 +222,7 @@ function Get-HyperVIcSample {
         }
         $collectedAt = [DateTime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [Globalization.CultureInfo]::InvariantCulture)
         $document = '{"schemaVersion":1,"computerName":' + (ConvertTo-Json -InputObject $hostName -Compress) +
-            ',"collectedAt":"' + $collectedAt + '","classes":{' + ($classJson -join ',') + '}}'
+            ',"collectedAt":"' + $collectedAt + '","classes":{' + "`n" + ($classJson -join ",`n") + "`n}}"
         return ConvertTo-HyperVIcAsciiJson -Json $document
     } catch {
         $failure = $_

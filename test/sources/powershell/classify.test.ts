@@ -49,10 +49,12 @@ describe('interpretCollectOutput', () => {
 
   test.each([
     ['empty output', '', /no output/],
-    ['a warning before the JSON', `WARNING: Resulting JSON is truncated as serialization has exceeded the set depth of 2.\n${DOCUMENT}`, /not JSON.*WARNING: Resulting JSON/],
-    ['plain text', 'Get-HyperVIcSample : The term is not recognized', /not JSON/],
-    ['a JSON array', '[1,2]', /not an object/],
-    ['a JSON string', '"text"', /not an object/],
+    ['a warning before the JSON', `WARNING: Resulting JSON is truncated as serialization has exceeded the set depth of 2.\n${DOCUMENT}`, /not a JSON object.*WARNING: Resulting JSON/],
+    ['plain text', 'Get-HyperVIcSample : The term is not recognized', /not a JSON object/],
+    ['text after the JSON', `${DOCUMENT}\nVERBOSE: done`, /not a JSON object.*VERBOSE/],
+    ['a broken error object', '{"error":{"kind":}', /is not JSON/],
+    ['a JSON array', '[1,2]', /not a JSON object/],
+    ['a JSON string', '"text"', /not a JSON object/],
   ])('%s is output_unparseable', (_name, raw, message) => {
     const outcome = interpretCollectOutput(raw);
     expect(outcome.kind).toBe('unparseable');

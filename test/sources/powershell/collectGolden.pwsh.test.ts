@@ -118,9 +118,25 @@ function goldenSuite(executable: string): void {
 
   test('the JSON text is ASCII: non-ASCII names travel as \\u escapes, immune to the console code page', async () => {
     const text = await sampleFixtureText(join(FIXTURE_DOCUMENTS, 'linux-guests.zh-CN.json'));
-    expect(text).toMatch(/^[\u0020-\u007e]*$/);
+    expect(text).toMatch(/^[\u0020-\u007e\n]*$/);
     expect(text).toContain('\\u5bbf\\u4e3b\\u8ba1\\u7b97\\u673a\\u7cfb\\u7edf');
     expect((JSON.parse(text) as SampleDocument).classes.Msvm_ComputerSystem?.map((row) => row.ElementName)).toContain('\u5bbf\u4e3b\u8ba1\u7b97\u673a\u7cfb\u7edf');
+  });
+
+  test('one instance per line, the layout whose unchanged lines the exporter does not parse again', async () => {
+    const text = await sampleFixtureText(join(FIXTURE_DOCUMENTS, 'linux-guests.zh-CN.json'));
+    const [head, ...lines] = text.split('\n');
+    expect(head).toMatch(/^\{"schemaVersion":1,.*"classes":\{$/);
+    expect(lines.pop()).toBe('}}');
+    let instances = 0;
+    for (const line of lines) {
+      if (/^"Msvm_\w+":\[(\],?)?$/.test(line) || /^\],?$/.test(line)) continue;
+      const instance = JSON.parse(line.replace(/,$/, '')) as unknown;
+      expect(typeof instance === 'object' && instance !== null && !Array.isArray(instance)).toBe(true);
+      instances++;
+    }
+    const document = JSON.parse(text) as SampleDocument;
+    expect(instances).toBe(Object.values(document.classes).reduce((sum, rows) => sum + rows.length, 0));
   });
 
   test('one-element arrays stay arrays at every level (single-VM host)', async () => {
