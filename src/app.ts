@@ -1,3 +1,4 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { CONTENT_TYPE } from './metrics/exposition';
@@ -16,9 +17,47 @@ export interface AppDependencies {
   readonly logger: Logger;
 }
 
-function acceptsGzip(request: Request): boolean {
+function acceptsGzip(request: IncomingMessage): boolean {
   const header = request.headers['accept-encoding'];
   return typeof header === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(header);
+}
+
+/** Serves the telemetry path: the last published model metrics and the exporter's own metrics. */
+function createMetricsHandler(deps: AppDependencies): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
+  return async (request, response) => {
+    const { body, gzip } = deps.body.compose(await deps.metrics.render(), acceptsGzip(request));
+    response.writeHead(200, {
+      'Content-Type': CONTENT_TYPE,
+      'Content-Length': body.length,
+      Vary: 'Accept-Encoding',
+      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+    });
+    response.end(body);
+  };
+}
+
+/**
+ * The request listener main serves: the telemetry path is answered directly, everything else by the
+ * express app. Scrapes are the one hot path (every few seconds, megabytes at 1024 VMs); express's
+ * per-request work costs a measurable share of throughput there (docs/performance.md).
+ */
+export function createRequestListener(deps: AppDependencies): RequestListener {
+  const app = createApp(deps);
+  const metrics = createMetricsHandler(deps);
+  return (request, response) => {
+    const url = request.url ?? '';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path === deps.telemetryPath && (request.method === 'GET' || request.method === 'HEAD')) {
+      metrics(request, response).catch((error: unknown) => {
+        deps.logger.error({ err: error, path }, 'request failed');
+        if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal server error\n');
+        else response.destroy();
+      });
+      return;
+    }
+    app(request, response);
+  };
 }
 
 /**
@@ -30,15 +69,9 @@ export function createApp(deps: AppDependencies): express.Express {
   app.disable('x-powered-by');
   app.disable('etag');
 
-  app.get(deps.telemetryPath, async (request, response) => {
-    const { body, gzip } = deps.body.compose(await deps.metrics.render(), acceptsGzip(request));
-    response.writeHead(200, {
-      'Content-Type': CONTENT_TYPE,
-      'Content-Length': body.length,
-      Vary: 'Accept-Encoding',
-      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
-    });
-    response.end(body);
+  const metrics = createMetricsHandler(deps);
+  app.get(deps.telemetryPath, (request, response, next) => {
+    metrics(request, response).catch(next);
   });
 
   app.get('/', (_request, response) => {

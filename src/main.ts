@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { createApp } from './app';
+import { createRequestListener } from './app';
 import { FlagError, helpText, parseCommandLine } from './cli/flags';
 import type { Config } from './config';
 import { Diagnostics } from './document/diagnostics';
@@ -50,7 +50,7 @@ async function serve(config: Config, source: SampleSource, logger: Logger): Prom
   const body = new ScrapeBody();
   const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger });
   const scheduler = new Scheduler(config.sample, sampler);
-  const app = createApp({
+  const listener = createRequestListener({
     telemetryPath: config.web.telemetryPath,
     version: VERSION,
     source: config.source,
@@ -59,7 +59,7 @@ async function serve(config: Config, source: SampleSource, logger: Logger): Prom
     metrics,
     logger,
   });
-  const server = createHttpServer(app, { webConfig, maxRequests: config.web.maxRequests, logger });
+  const server = createHttpServer(listener, { webConfig, maxRequests: config.web.maxRequests, logger });
   await listen(server, config);
   const address = server.address();
   logger.info({ address, source: config.source, version: VERSION }, 'listening');

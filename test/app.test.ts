@@ -1,11 +1,11 @@
 import { once } from 'node:events';
-import { get, type IncomingHttpHeaders } from 'node:http';
+import { createServer, get, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import pino from 'pino';
 import request from 'supertest';
-import { createApp } from '../src/app';
+import { createRequestListener } from '../src/app';
 import { ExporterMetrics } from '../src/metrics/exporterMetrics';
 import { ScrapeBody } from '../src/metrics/scrapeBody';
 import { Sampler } from '../src/sampling/sampler';
@@ -26,7 +26,7 @@ function setup(documents: Array<() => RawSample>) {
   const metrics = new ExporterMetrics({ version: '9.9.9', source: 'replay', processMetrics: false });
   const body = new ScrapeBody();
   const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger: pino({ level: 'silent' }) });
-  const app = createApp({ telemetryPath: '/metrics', version: '9.9.9', source: 'replay', state: () => sampler.state, body, metrics, logger: pino({ level: 'silent' }) });
+  const app = createRequestListener({ telemetryPath: '/metrics', version: '9.9.9', source: 'replay', state: () => sampler.state, body, metrics, logger: pino({ level: 'silent' }) });
   const sampleOnce = async (): Promise<void> => {
     try {
       await sampler.sample(new AbortController().signal);
@@ -41,8 +41,8 @@ function setup(documents: Array<() => RawSample>) {
 }
 
 /** The bytes as they travel: superagent would inflate a gzip body before the test sees it. */
-async function rawGet(app: Express, path: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
-  const server = app.listen(0, '127.0.0.1');
+async function rawGet(app: RequestListener, path: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  const server = createServer(app).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   try {
@@ -135,6 +135,23 @@ describe('HTTP app', () => {
     expect(page.text).toContain('lost_communication');
     expect(page.text).not.toContain('<script>');
     expect(page.text).toContain('&#60;script&#62;');
+  });
+
+  test('the telemetry path with a query string is still the metrics', async () => {
+    const { app } = setup([]);
+    const response = await request(app).get('/metrics?collect[]=x').expect(200);
+    expect(response.text).toContain('hyperv_up 0');
+  });
+
+  test('scrapes within a second share one rendering of the exporter metrics; later ones get a fresh one', async () => {
+    const metrics = new ExporterMetrics({ version: '1', source: 'simulator', processMetrics: false });
+    const first = metrics.render(10_000);
+    expect(metrics.render(10_999)).toBe(first);
+    metrics.up.set(1);
+    const later = metrics.render(11_000);
+    expect(later).not.toBe(first);
+    expect(await first).toContain('hyperv_up 0');
+    expect(await later).toContain('hyperv_up 1');
   });
 
   test('unknown paths are 404 without a stack trace', async () => {
