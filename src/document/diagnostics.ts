@@ -1,3 +1,5 @@
+import { detachedPrefix } from './detachedPrefix';
+
 /**
  * What a sample dropped or cut, by reason. Parsing is pure: instead of logging, it records here, and the
  * scheduler counts the totals (hyperv_sample_dropped_total) and logs each reason once.
@@ -20,13 +22,22 @@ export const DROP_REASONS = [
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
+// Examples go to the log; an instance can carry megabytes in one property.
+const MAX_EXAMPLE_LENGTH = 200;
+
+/** A short, JSON-quoted preview of a value for an example, without copying a huge string whole. */
+export function preview(value: unknown): string {
+  if (typeof value !== 'string') return value === undefined ? 'undefined' : typeof value === 'object' ? (value === null ? 'null' : 'an object') : String(value);
+  return JSON.stringify(value.length > 64 ? `${detachedPrefix(value, 64)}…` : value);
+}
+
 export class Diagnostics {
   private readonly counts = new Map<DropReason, number>();
   private readonly examples = new Map<DropReason, string>();
 
   drop(reason: DropReason, example: string, count = 1): void {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + count);
-    if (!this.examples.has(reason)) this.examples.set(reason, example);
+    if (!this.examples.has(reason)) this.examples.set(reason, example.length > MAX_EXAMPLE_LENGTH ? `${detachedPrefix(example, MAX_EXAMPLE_LENGTH)}…` : example);
   }
 
   get isEmpty(): boolean {

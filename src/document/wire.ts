@@ -22,14 +22,15 @@ export function readArray(value: unknown): unknown[] | null {
 }
 
 /** A non-negative integer: a JSON number, a decimal string (uint64 via scripting), or {"value":n}. */
-export function readUnsigned(value: unknown): number | null {
+export function readUnsigned(value: unknown, unwrapped = false): number | null {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : null;
   if (typeof value === 'string') {
     if (!/^\d{1,16}$/.test(value)) return null;
     const n = Number(value);
     return Number.isSafeInteger(n) ? n : null;
   }
-  if (isRecord(value) && 'value' in value && !isPowerShellArrayWrapper(value)) return readUnsigned(value['value']);
+  // 5.1 wraps an enum once ({"value":n}); anything nested deeper is not a number (and must not recurse).
+  if (!unwrapped && isRecord(value) && 'value' in value && !isPowerShellArrayWrapper(value)) return readUnsigned(value['value'], true);
   return null;
 }
 

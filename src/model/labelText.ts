@@ -1,3 +1,4 @@
+import { detachedPrefix } from '../document/detachedPrefix';
 import type { Diagnostics } from '../document/diagnostics';
 
 // Lone surrogates cannot be written as UTF-8; JSON.parse lets them through from "\ud800" escapes.
@@ -10,14 +11,22 @@ const CONTROL = /[\u0000-\u001F\u007F-\u009F]/g;
  * characters, at most `maxLength` code points (cut values are counted as label_truncated).
  */
 export function toLabelText(value: string, maxLength: number, diagnostics: Diagnostics, what: string): string {
-  let text = value.replace(LONE_SURROGATE, '\uFFFD').replace(CONTROL, ' ');
-  // Fast path: UTF-16 length is never below the code point count.
+  let text = value;
+  // Cut before cleaning so that a huge name is never copied whole; UTF-16 length is never below the
+  // code point count, so short strings skip the walk.
   if (text.length > maxLength) {
-    const codePoints = Array.from(text);
-    if (codePoints.length > maxLength) {
-      text = codePoints.slice(0, maxLength).join('');
+    let end = 0;
+    let count = 0;
+    for (const codePoint of text) {
+      if (count === maxLength) break;
+      count++;
+      end += codePoint.length;
+    }
+    if (end < text.length) {
+      text = detachedPrefix(text, end);
       diagnostics.drop('label_truncated', `${what} longer than ${maxLength} characters`);
     }
   }
-  return text;
+  // Each replacement swaps one code unit for one, so cleaning after cutting gives the same text.
+  return text.replace(LONE_SURROGATE, '\uFFFD').replace(CONTROL, ' ');
 }

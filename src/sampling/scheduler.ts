@@ -3,6 +3,7 @@ import { SampleError } from './failureReasons';
 export interface SchedulerOptions {
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /** 0: the last good data never expires. */
   readonly maxAgeMs: number;
   readonly now?: () => number;
 }
@@ -95,7 +96,7 @@ export class Scheduler {
   }
 
   private expireIfStale(): void {
-    if (this.lastSuccessAt === null || this.expiredSent) return;
+    if (this.options.maxAgeMs === 0 || this.lastSuccessAt === null || this.expiredSent) return;
     if (this.now() - this.lastSuccessAt > this.options.maxAgeMs) {
       this.expiredSent = true;
       this.callbacks.expired();

@@ -22,6 +22,8 @@ export function createReplaySource(file: string, maxDocumentBytes = DEFAULT_LIMI
     async sample(signal: AbortSignal): Promise<RawSample> {
       try {
         const info = await stat(file);
+        // A FIFO or device has no size to check and can block a thread or stream without end.
+        if (!info.isFile()) throw new SampleError('source_error', `replay file ${file} is not a regular file`);
         if (info.size > maxDocumentBytes) {
           throw new SampleError('invalid_document', `replay file ${file} is larger than ${maxDocumentBytes} bytes`);
         }
