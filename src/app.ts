@@ -2,7 +2,6 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { CONTENT_TYPE } from './metrics/exposition';
-import type { ExporterMetrics } from './metrics/exporterMetrics';
 import type { ScrapeBody } from './metrics/scrapeBody';
 import type { SamplerState } from './sampling/sampler';
 import { landingPage } from './server/landingPage';
@@ -13,7 +12,8 @@ export interface AppDependencies {
   readonly source: string;
   readonly state: () => SamplerState;
   readonly body: ScrapeBody;
-  readonly metrics: ExporterMetrics;
+  /** The exporter's own metrics as text, rendered per scrape or shared between close scrapes. */
+  readonly exporterMetricsText: () => Promise<string>;
   readonly logger: Logger;
 }
 
@@ -25,7 +25,7 @@ function acceptsGzip(request: IncomingMessage): boolean {
 /** Serves the telemetry path: the last published model metrics and the exporter's own metrics. */
 function createMetricsHandler(deps: AppDependencies): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   return async (request, response) => {
-    const { body, gzip } = deps.body.compose(await deps.metrics.render(), acceptsGzip(request));
+    const { body, gzip } = deps.body.compose(await deps.exporterMetricsText(), acceptsGzip(request));
     response.writeHead(200, {
       'Content-Type': CONTENT_TYPE,
       'Content-Length': body.length,

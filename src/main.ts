@@ -9,6 +9,7 @@ import { decodeRawSample, parseDocument } from './document/parse';
 import { createLogger } from './logger';
 import { ExporterMetrics } from './metrics/exporterMetrics';
 import { ScrapeBody } from './metrics/scrapeBody';
+import { SharedRender } from './metrics/sharedRender';
 import { Sampler } from './sampling/sampler';
 import { SampleProcessor } from './sampling/sampleProcessor';
 import { Scheduler } from './sampling/scheduler';
@@ -50,13 +51,15 @@ async function serve(config: Config, source: SampleSource, logger: Logger): Prom
   const body = new ScrapeBody();
   const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger });
   const scheduler = new Scheduler(config.sample, sampler);
+  // Scrapes close together share one rendering of the exporter's own metrics, renewed after every sample.
+  const exporterMetricsText = new SharedRender(() => metrics.render(), { maxAgeMs: 1000, version: () => sampler.outcomes });
   const listener = createRequestListener({
     telemetryPath: config.web.telemetryPath,
     version: VERSION,
     source: config.source,
     state: () => sampler.state,
     body,
-    metrics,
+    exporterMetricsText: () => exporterMetricsText.get(),
     logger,
   });
   const server = createHttpServer(listener, { webConfig, maxRequests: config.web.maxRequests, logger });

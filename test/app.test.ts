@@ -8,6 +8,7 @@ import request from 'supertest';
 import { createRequestListener } from '../src/app';
 import { ExporterMetrics } from '../src/metrics/exporterMetrics';
 import { ScrapeBody } from '../src/metrics/scrapeBody';
+import { SharedRender } from '../src/metrics/sharedRender';
 import { Sampler } from '../src/sampling/sampler';
 import { SampleProcessor } from '../src/sampling/sampleProcessor';
 import type { RawSample, SampleSource } from '../src/sources/source';
@@ -26,7 +27,17 @@ function setup(documents: Array<() => RawSample>) {
   const metrics = new ExporterMetrics({ version: '9.9.9', source: 'replay', processMetrics: false });
   const body = new ScrapeBody();
   const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger: pino({ level: 'silent' }) });
-  const app = createRequestListener({ telemetryPath: '/metrics', version: '9.9.9', source: 'replay', state: () => sampler.state, body, metrics, logger: pino({ level: 'silent' }) });
+  // As main wires it: close scrapes share the exporter metrics, renewed after every sample outcome.
+  const shared = new SharedRender(() => metrics.render(), { maxAgeMs: 60_000, version: () => sampler.outcomes });
+  const app = createRequestListener({
+    telemetryPath: '/metrics',
+    version: '9.9.9',
+    source: 'replay',
+    state: () => sampler.state,
+    body,
+    exporterMetricsText: () => shared.get(),
+    logger: pino({ level: 'silent' }),
+  });
   const sampleOnce = async (): Promise<void> => {
     try {
       await sampler.sample(new AbortController().signal);
@@ -143,15 +154,16 @@ describe('HTTP app', () => {
     expect(response.text).toContain('hyperv_up 0');
   });
 
-  test('scrapes within a second share one rendering of the exporter metrics; later ones get a fresh one', async () => {
-    const metrics = new ExporterMetrics({ version: '1', source: 'simulator', processMetrics: false });
-    const first = metrics.render(10_000);
-    expect(metrics.render(10_999)).toBe(first);
-    metrics.up.set(1);
-    const later = metrics.render(11_000);
-    expect(later).not.toBe(first);
-    expect(await first).toContain('hyperv_up 0');
-    expect(await later).toContain('hyperv_up 1');
+  test('a scrape right after a sample sees its outcome, however recently the last scrape rendered', async () => {
+    const { app, sampleOnce } = setup([() => ({ document: host.next() }), () => ({ text: 'garbage' }), () => ({ text: 'garbage' })]);
+    await sampleOnce();
+    expect((await request(app).get('/metrics')).text).toMatch(/^hyperv_up 1$/m);
+    await sampleOnce();
+    const afterFirstFailure = (await request(app).get('/metrics')).text;
+    expect(afterFirstFailure).toMatch(/^hyperv_up 0$/m);
+    expect(afterFirstFailure).toMatch(/^hyperv_sample_failures_total\{reason="invalid_document"\} 1$/m);
+    await sampleOnce();
+    expect((await request(app).get('/metrics')).text).toMatch(/^hyperv_sample_failures_total\{reason="invalid_document"\} 2$/m);
   });
 
   test('unknown paths are 404 without a stack trace', async () => {

@@ -1,6 +1,7 @@
 import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, SCHEMA_VERSION, type ComponentName } from './classes';
-import { Diagnostics } from './diagnostics';
+import { Diagnostics, preview } from './diagnostics';
 import { DEFAULT_LIMITS, type Limits } from './limits';
+import type { InstanceLineCache } from './lineCache';
 import {
   isGuid,
   isRecord,
@@ -56,8 +57,12 @@ function invalid(message: string): SampleError {
   return new SampleError('invalid_document', message);
 }
 
-/** JSON text or an already-built value → the document value, with the size bound applied to text. */
-export function decodeRawSample(raw: RawSample, limits: Limits = DEFAULT_LIMITS): unknown {
+/**
+ * JSON text or an already-built value → the document value, with the size bound applied to text.
+ * With a `lineCache`, text written one instance per line reuses the instances of the previous
+ * sample whose lines did not change (see InstanceLineCache); the value is the same either way.
+ */
+export function decodeRawSample(raw: RawSample, limits: Limits = DEFAULT_LIMITS, lineCache?: InstanceLineCache): unknown {
   if (!('text' in raw)) return raw.document;
   if (raw.text.length > limits.maxDocumentBytes) {
     throw invalid(`sample document is larger than ${limits.maxDocumentBytes} bytes`);
@@ -65,7 +70,7 @@ export function decodeRawSample(raw: RawSample, limits: Limits = DEFAULT_LIMITS)
   const text = raw.text.charCodeAt(0) === 0xfeff ? raw.text.slice(1) : raw.text;
   if (text.trim() === '') throw invalid('sample document is empty');
   try {
-    return JSON.parse(text) as unknown;
+    return lineCache === undefined ? (JSON.parse(text) as unknown) : lineCache.parse(text);
   } catch (error) {
     throw invalid(`sample document is not JSON: ${(error as Error).message}`);
   }
@@ -118,7 +123,7 @@ function parseComponent(
 ): ComponentInstance | null {
   const systemName = readString(record['SystemName']);
   if (systemName === null || !isGuid(systemName)) {
-    diagnostics.drop('instance_malformed', `${className} with SystemName ${JSON.stringify(systemName)}`);
+    diagnostics.drop('instance_malformed', `${className} with SystemName ${preview(record['SystemName'])}`);
     return null;
   }
   const base = {
@@ -147,7 +152,7 @@ function parseSetting(
   const instanceId = readString(record['InstanceID']);
   const match = instanceId === null ? null : SETTING_INSTANCE_ID.exec(instanceId);
   if (match?.[1] === undefined || match[2]?.toLowerCase() !== componentGuid) {
-    diagnostics.drop('instance_malformed', `${className} with InstanceID ${JSON.stringify(instanceId)}`);
+    diagnostics.drop('instance_malformed', `${className} with InstanceID ${preview(record['InstanceID'])}`);
     return null;
   }
   const base = { vmId: match[1].toLowerCase(), enabledState: readUnsigned(record['EnabledState']) };

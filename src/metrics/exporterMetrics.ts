@@ -92,25 +92,7 @@ export class ExporterMetrics {
     }
   }
 
-  private rendered: { text: Promise<string>; at: number } | null = null;
-
-  /**
-   * The exporter's own metrics as text. Scrapes within `maxStalenessMs` of each other share one
-   * rendering (prom-client's process metrics read /proc and cost more than serving the rest), so a
-   * burst of scrapes renders once and gets identical bytes, which the scrape body then reuses.
-   */
-  render(now = Date.now(), maxStalenessMs = 1000): Promise<string> {
-    if (this.rendered !== null && now - this.rendered.at < maxStalenessMs) return this.rendered.text;
-    const text = this.renderNow();
-    this.rendered = { text, at: now };
-    // A failed rendering is not shared with later scrapes.
-    text.catch(() => {
-      if (this.rendered?.text === text) this.rendered = null;
-    });
-    return text;
-  }
-
-  private async renderNow(): Promise<string> {
+  async render(): Promise<string> {
     const own = await this.registry.metrics();
     return this.processRegistry === null ? own : own + (await this.processRegistry.metrics());
   }

@@ -1,6 +1,6 @@
 import type { HostModel } from '../model/hostModel';
 import type { ModelCollector } from './collectors/collector';
-import { FamilyWriter } from './exposition';
+import { FamilyText } from './familyText';
 
 export interface CollectorRun {
   readonly collector: string;
@@ -23,7 +23,7 @@ export function renderModel(model: HostModel, collectors: readonly ModelCollecto
   const runs: CollectorRun[] = [];
   for (const collector of collectors) {
     const started = process.hrtime.bigint();
-    const writer = new FamilyWriter();
+    const writer = new FamilyText();
     let run: { success: boolean; error?: unknown };
     try {
       collector.collect(model, writer);

@@ -1,8 +1,10 @@
+import { ClassParseCache } from '../document/classReuse';
 import { Diagnostics } from '../document/diagnostics';
 import { KvpItemCache } from '../document/kvp';
+import { InstanceLineCache } from '../document/lineCache';
 import { DEFAULT_LIMITS, type Limits } from '../document/limits';
-import { decodeRawSample, parseDocument } from '../document/parse';
-import { buildHostModel } from '../model/buildHostModel';
+import { decodeRawSample } from '../document/parse';
+import { buildHostModel, HostModelMemo } from '../model/buildHostModel';
 import type { HostModel } from '../model/hostModel';
 import type { RawSample } from '../sources/source';
 
@@ -12,19 +14,24 @@ export interface ProcessedSample {
 }
 
 /**
- * Raw sample → host model: the one path every source's output takes. Keeps the KVP parse cache
- * between samples, so it is one instance per running exporter.
+ * Raw sample → host model: the one path every source's output takes. Keeps what the last sample made
+ * of each part of the document (instance lines, classes, KVP items, per-VM model parts), so that the
+ * work of a sample follows what changed; one instance per running exporter. The model and the
+ * diagnostics are the same as without any of it.
  */
 export class SampleProcessor {
   private readonly kvpCache = new KvpItemCache();
+  private readonly lineCache = new InstanceLineCache();
+  private readonly classCache = new ClassParseCache();
+  private readonly modelMemo = new HostModelMemo();
 
   constructor(private readonly limits: Limits = DEFAULT_LIMITS) {}
 
   /** Throws SampleError('invalid_document') for a document that is not valid at all. */
   process(raw: RawSample): ProcessedSample {
     const diagnostics = new Diagnostics();
-    const document = parseDocument(decodeRawSample(raw, this.limits), diagnostics, this.limits);
-    const model = buildHostModel(document, this.kvpCache, diagnostics, this.limits);
+    const document = this.classCache.parse(decodeRawSample(raw, this.limits, this.lineCache), diagnostics, this.limits);
+    const model = buildHostModel(document, this.kvpCache, diagnostics, this.limits, this.modelMemo);
     return { model, diagnostics };
   }
 }

@@ -32,6 +32,7 @@ export class Sampler implements SampleCallbacks {
   private pendingModel: HostModel | null = null;
   private lastDropSummary = '';
   private lastFailureReason: FailureReason | null = null;
+  private outcomeCount = 0;
 
   constructor(
     private readonly deps: {
@@ -47,6 +48,11 @@ export class Sampler implements SampleCallbacks {
 
   get state(): SamplerState {
     return this.current;
+  }
+
+  /** Counts samples that ended (succeeded, failed, expired): the exporter's own metrics change then. */
+  get outcomes(): number {
+    return this.outcomeCount;
   }
 
   async sample(signal: AbortSignal): Promise<void> {
@@ -66,6 +72,7 @@ export class Sampler implements SampleCallbacks {
   }
 
   succeeded(durationSeconds: number): void {
+    this.outcomeCount++;
     const now = (this.deps.now ?? (() => new Date()))();
     this.current = { model: this.pendingModel, lastSuccessAt: now, ready: true };
     this.deps.metrics.up.set(1);
@@ -77,6 +84,7 @@ export class Sampler implements SampleCallbacks {
   }
 
   failed(error: unknown, durationSeconds: number): void {
+    this.outcomeCount++;
     const reason = failureReasonOf(error);
     this.deps.metrics.up.set(0);
     this.deps.metrics.sampleDuration.set(durationSeconds);
@@ -89,6 +97,7 @@ export class Sampler implements SampleCallbacks {
   }
 
   expired(): void {
+    this.outcomeCount++;
     this.current = { ...this.current, model: null };
     void this.deps.body.publish('');
     this.deps.logger.warn('no successful sample within --sample.max-age; VM metrics are no longer served');

@@ -1,5 +1,6 @@
 import type { HostModel, VmModel } from '../../model/hostModel';
-import { escapeLabelValue, type FamilyWriter, type MetricFamily } from '../exposition';
+import { escapeLabelValue, type MetricFamily } from '../exposition';
+import type { FamilyOutput } from '../familyText';
 
 /**
  * A collector turns one part of the host model into samples of its own metric families. It never
@@ -8,7 +9,7 @@ import { escapeLabelValue, type FamilyWriter, type MetricFamily } from '../expos
 export interface ModelCollector {
   readonly name: string;
   readonly families: readonly MetricFamily[];
-  collect(model: HostModel, out: FamilyWriter): void;
+  collect(model: HostModel, out: FamilyOutput): void;
 }
 
 const vmLabelCache = new WeakMap<VmModel, string>();

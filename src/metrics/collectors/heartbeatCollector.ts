@@ -1,4 +1,6 @@
 import { COMPONENT_STATUSES, SECONDARY_STATUSES, isAnswering } from '../../model/valueMaps';
+import { sampleLine } from '../familyText';
+import { VmFragmentCache } from '../vmFragmentCache';
 import { bool, gauge, vmLabels, type ModelCollector } from './collector';
 
 const heartbeatOk = gauge(
@@ -14,21 +16,38 @@ const applicationHealth = gauge(
   'Application health reported by the guest through the heartbeat (OperationalStatus[1]) as a state set; only where the guest reports it.',
 );
 
+// Per VM: its lines of each of the three families.
+const rendered = new VmFragmentCache();
+
 export const heartbeatCollector: ModelCollector = {
   name: 'heartbeat',
   families: [heartbeatOk, heartbeatStatus, applicationHealth],
   collect(model, out) {
+    rendered.startRender();
+    let okText = '';
+    let statusText = '';
+    let healthText = '';
     for (const vm of model.vms) {
       const heartbeat = vm.components.find((component) => component.name === 'heartbeat');
       if (heartbeat?.status == null) continue;
       const labels = vmLabels(vm);
-      out.sample(heartbeatOk, labels, bool(isAnswering(heartbeat.status)));
-      for (const status of COMPONENT_STATUSES) out.sample(heartbeatStatus, `${labels},status="${status}"`, bool(status === heartbeat.status));
-      if (heartbeat.secondaryStatus !== null) {
-        for (const status of SECONDARY_STATUSES) {
-          out.sample(applicationHealth, `${labels},status="${status}"`, bool(status === heartbeat.secondaryStatus));
-        }
+      const inputs = [labels, heartbeat.status, heartbeat.secondaryStatus];
+      let fragments = rendered.get(vm.id, inputs);
+      if (fragments === undefined) {
+        const statusLines = COMPONENT_STATUSES.map((status) => sampleLine(heartbeatStatus, `${labels},status="${status}"`, bool(status === heartbeat.status)));
+        const secondary = heartbeat.secondaryStatus;
+        const healthLines =
+          secondary === null ? [] : SECONDARY_STATUSES.map((status) => sampleLine(applicationHealth, `${labels},status="${status}"`, bool(status === secondary)));
+        fragments = [sampleLine(heartbeatOk, labels, bool(isAnswering(heartbeat.status))), statusLines.join(''), healthLines.join('')];
+        rendered.set(vm.id, inputs, fragments);
       }
+      okText += fragments[0]!;
+      statusText += fragments[1]!;
+      healthText += fragments[2]!;
     }
+    out.lines(heartbeatOk, okText);
+    out.lines(heartbeatStatus, statusText);
+    out.lines(applicationHealth, healthText);
+    rendered.endRender();
   },
 };

@@ -1,5 +1,7 @@
 import { KVP_POOLS } from '../../model/hostModel';
 import { escapeLabelValue } from '../exposition';
+import { sampleLine } from '../familyText';
+import { VmFragmentCache } from '../vmFragmentCache';
 import { gauge, vmLabels, type ModelCollector } from './collector';
 
 const items = gauge(
@@ -11,24 +13,43 @@ const guestInfo = gauge(
   'Guest operating system as the guest reports it in its intrinsic KVP items (written by the guest: untrusted, length-capped); always 1.',
 );
 
+// Per VM: its item-count lines and its guest info line; reused while its counts and guest info are the same (frozen) objects.
+const rendered = new VmFragmentCache();
+
 export const kvpCollector: ModelCollector = {
   name: 'kvp',
   families: [items, guestInfo],
   collect(model, out) {
+    rendered.startRender();
+    let itemsText = '';
+    let guestText = '';
     for (const vm of model.vms) {
       const labels = vmLabels(vm);
-      for (const pool of KVP_POOLS) {
-        const count = vm.kvpItems[pool];
-        if (count !== undefined) out.sample(items, `${labels},pool="${pool}"`, count);
+      const inputs = [labels, vm.kvpItems, vm.guest];
+      let fragments = rendered.get(vm.id, inputs);
+      if (fragments === undefined) {
+        const itemLines: string[] = [];
+        for (const pool of KVP_POOLS) {
+          const count = vm.kvpItems[pool];
+          if (count !== undefined) itemLines.push(sampleLine(items, `${labels},pool="${pool}"`, count));
+        }
+        const guest = vm.guest;
+        const guestLine =
+          guest === null
+            ? ''
+            : sampleLine(
+                guestInfo,
+                `${labels},os_name="${escapeLabelValue(guest.osName)}",os_version="${escapeLabelValue(guest.osVersion)}",fqdn="${escapeLabelValue(guest.fqdn)}",integration_services_version="${escapeLabelValue(guest.integrationServicesVersion)}"`,
+                1,
+              );
+        fragments = [itemLines.join(''), guestLine];
+        rendered.set(vm.id, inputs, fragments);
       }
-      const guest = vm.guest;
-      if (guest !== null) {
-        out.sample(
-          guestInfo,
-          `${labels},os_name="${escapeLabelValue(guest.osName)}",os_version="${escapeLabelValue(guest.osVersion)}",fqdn="${escapeLabelValue(guest.fqdn)}",integration_services_version="${escapeLabelValue(guest.integrationServicesVersion)}"`,
-          1,
-        );
-      }
+      itemsText += fragments[0]!;
+      guestText += fragments[1]!;
     }
+    out.lines(items, itemsText);
+    out.lines(guestInfo, guestText);
+    rendered.endRender();
   },
 };

@@ -1,0 +1,345 @@
+/**
+ * Parses a sample document written one instance per line, reusing what the previous sample parsed.
+ *
+ * The layout (what serializeDocument and the collection script write; it is ordinary JSON):
+ *
+ *   {"schemaVersion":1,"computerName":"HV01","collectedAt":"…","classes":{
+ *   "Msvm_ComputerSystem":[
+ *   {"Name":"HV01",…},
+ *   {"Name":"5E1C…",…}
+ *   ],
+ *   "Msvm_HeartbeatComponent":[
+ *   ],
+ *   …
+ *   "Msvm_GuestServiceInterfaceComponentSettingData":[
+ *   {"InstanceID":"Microsoft:…",…}
+ *   ]
+ *   }}
+ *
+ * Lines may end in "\r\n"; a class may also be written whole on one line (`"Name":[]`, or a value that
+ * is not an array), which is then parsed at every sample. Most instances
+ * (every KVP pool, every setting) are the same text from one sample to the next, so only the lines
+ * that changed are given to JSON.parse and the others are the very objects parsed before. Those
+ * objects are frozen, because the next sample hands them out again; so is each class array whose
+ * lines are all kept, because the next sample hands it out again as a whole when none changed.
+ *
+ * What is kept is bounded: a line longer than MAX_KEPT_LINE, and lines beyond MAX_KEPT_CHARACTERS in
+ * all, are parsed at every sample and not remembered; the lines kept are copies, so the sample text
+ * itself is not held once the sample is parsed.
+ *
+ * The result is always what JSON.parse of the whole text returns: any line that does not fit the
+ * layout, and any line JSON.parse refuses, makes the whole text go through JSON.parse (which then
+ * returns the same value, or throws the same error, as without this cache).
+ */
+export class InstanceLineCache {
+  /** Per class, the instance lines of the last sample in order, with what each parsed to. */
+  private current = new Map<string, ClassLines>();
+
+  /** Instance lines of the last sample, how many were parsed and how many reused (for tests and the bench). */
+  lastStats: LineCacheStats = { layout: false, lines: 0, parsed: 0, reused: 0 };
+
+  /** The number of instance lines remembered: those of the last sample only. */
+  get size(): number {
+    let size = 0;
+    for (const { lines } of this.current.values()) size += lines.length;
+    return size;
+  }
+
+  /** JSON.parse(text), reusing the instances of the previous call where their lines are unchanged. */
+  parse(text: string): unknown {
+    const value = this.tryLines(text);
+    if (value !== NOT_LINES) return value;
+    this.lastStats = { layout: false, lines: 0, parsed: 0, reused: 0 };
+    // Not this layout: nothing of the previous sample can be reused, and keeping it would only hold memory.
+    this.current = new Map();
+    return JSON.parse(text) as unknown;
+  }
+
+  private tryLines(text: string): unknown {
+    // Cheap test first: the layout's first line ends with the opening of "classes".
+    const firstBreak = text.indexOf('\n');
+    if (firstBreak < 0) return NOT_LINES;
+    const headerEnd = text.charCodeAt(firstBreak - 1) === 0x0d ? firstBreak - 1 : firstBreak;
+    if (!text.startsWith(HEADER_END, headerEnd - HEADER_END.length)) return NOT_LINES;
+    const lines = text.split('\n');
+    const count = lines.length;
+    // "\r\n" line ends (as the first line has them): drop the "\r", which JSON reads as white space.
+    // A stray "\r" elsewhere makes a line fit no rule below, and the text goes to JSON.parse whole.
+    if (headerEnd !== firstBreak) {
+      for (let i = 0; i < count; i++) {
+        const line = lines[i]!;
+        if (line.charCodeAt(line.length - 1) === 0x0d) lines[i] = line.slice(0, -1);
+      }
+    }
+
+    const header = parseHeader(lines[0]!);
+    if (header === null) return NOT_LINES;
+    const next = new Map<string, ClassLines>();
+    const classes = header.classes;
+    let parsed = 0;
+    let reused = 0;
+    let kept = 0;
+    let i = 1;
+    // Whether another class may follow (the previous one closed with "],"), and whether one has.
+    let more = true;
+    let first = true;
+    for (;;) {
+      if (i >= count) return NOT_LINES;
+      const line = lines[i]!;
+      if (line === '}}') {
+        if (more && !first) return NOT_LINES; // "]," before the end
+        break;
+      }
+      if (!more) return NOT_LINES;
+      first = false;
+      const open = classOpening(line);
+      if (open === null) {
+        // A class written whole on its line (not an array, say): parsed as it is, at every sample.
+        const inline = inlineClass(line);
+        if (inline === null || inline.name === '__proto__') return NOT_LINES;
+        classes[inline.name] = inline.value;
+        next.delete(inline.name);
+        more = inline.comma;
+        i++;
+        continue;
+      }
+      // JSON.parse makes "__proto__" an own property; assignment would set the prototype.
+      if (open.name === '__proto__') return NOT_LINES;
+      i++;
+      const instances: unknown[] = [];
+      // What the next sample may reuse: the lines kept, and what each parsed to.
+      const instanceLines: string[] = [];
+      const instanceValues: unknown[] = [];
+      const previous = this.current.get(open.name) ?? NO_LINES;
+      // Whether every line so far is the previous sample's line at the same place.
+      let unchanged = true;
+      if (open.closed) {
+        more = open.comma;
+      } else {
+        let byIdentity: Map<string, number> | null = null;
+        // Where the previous sample's lines are expected to continue: usually the same position.
+        let cursor = 0;
+        let closed = false;
+        let lastHadComma = false;
+        while (i < count) {
+          const instanceLine = lines[i]!;
+          i++;
+          if (instanceLine === ']' || instanceLine === '],') {
+            // "…,\n]" is a trailing comma: not JSON.
+            if (lastHadComma) return NOT_LINES;
+            more = instanceLine === '],';
+            closed = true;
+            break;
+          }
+          // Two elements without a comma between them: not JSON.
+          if (instances.length > 0 && !lastHadComma) return NOT_LINES;
+          lastHadComma = instanceLine.charCodeAt(instanceLine.length - 1) === 0x2c;
+          let value: unknown;
+          // Lines are compared as they are, comma included; the previous sample's copy is kept when
+          // the line is reused, a new copy otherwise.
+          let line: string | null = null;
+          const expected = previous.lines[cursor];
+          if (expected === instanceLine) {
+            line = expected;
+            value = previous.values[cursor];
+            cursor++;
+            reused++;
+          } else {
+            unchanged = false;
+            let at: number | undefined;
+            if (expected !== undefined && sameIdentity(expected, instanceLine)) {
+              // The same instance at the same place, changed (a VM's uptime, say).
+              at = cursor;
+            } else {
+              // Instances were added or removed: find this one by its first characters (the key
+              // property comes first), then compare the whole line.
+              byIdentity ??= identityIndex(previous.lines);
+              at = byIdentity.get(identityOf(instanceLine));
+            }
+            if (at !== undefined) cursor = at + 1;
+            const candidate = at === undefined ? undefined : previous.lines[at];
+            if (candidate !== undefined && withoutComma(candidate) === withoutComma(instanceLine)) {
+              value = previous.values[at!];
+              reused++;
+            } else {
+              try {
+                value = deepFreeze(JSON.parse(withoutComma(instanceLine)) as unknown);
+              } catch {
+                return NOT_LINES;
+              }
+              parsed++;
+            }
+          }
+          instances.push(value);
+          if (instanceLine.length <= MAX_KEPT_LINE && kept + instanceLine.length <= MAX_KEPT_CHARACTERS) {
+            kept += instanceLine.length;
+            instanceLines.push(line ?? copyOf(instanceLine));
+            instanceValues.push(value);
+          } else {
+            unchanged = false;
+          }
+        }
+        if (!closed) return NOT_LINES;
+      }
+      // JSON.parse keeps the first position and the last value of a repeated key; so does assignment.
+      if (unchanged && instances.length === previous.values.length && previous.instances !== null) {
+        // Every line as in the last sample: the very same (frozen) array, so that what was made of
+        // it can be reused as a whole.
+        classes[open.name] = previous.instances;
+        next.set(open.name, previous);
+      } else if (instanceLines.length === instances.length) {
+        // Frozen: a class array that can come again as a whole (the next sample finds it by its lines).
+        const frozen = Object.freeze(instances);
+        classes[open.name] = frozen;
+        next.set(open.name, { lines: instanceLines, values: instanceValues, instances: frozen });
+      } else {
+        // Some line too long to keep: this class is parsed again at the next sample, partly.
+        classes[open.name] = instances;
+        next.set(open.name, { lines: instanceLines, values: instanceValues, instances: null });
+      }
+    }
+    // After "}}" only empty lines (the trailing newline) may follow.
+    for (let j = i + 1; j < count; j++) if (!/^[ \t]*$/.test(lines[j]!)) return NOT_LINES;
+
+    this.current = next;
+    this.lastStats = { layout: true, lines: parsed + reused, parsed, reused };
+    return header.value;
+  }
+}
+
+export interface LineCacheStats {
+  /** Whether the text had the one-instance-per-line layout (false: it went through JSON.parse whole). */
+  readonly layout: boolean;
+  readonly lines: number;
+  readonly parsed: number;
+  readonly reused: number;
+}
+
+interface ClassLines {
+  readonly lines: readonly string[];
+  readonly values: readonly unknown[];
+  /** The class array handed out, when every line of it is kept (else null). */
+  readonly instances: readonly unknown[] | null;
+}
+
+const NO_LINES: ClassLines = { lines: [], values: [], instances: null };
+
+/** Longest instance line remembered (UTF-16 code units): a normal instance is well under 100 KiB. */
+const MAX_KEPT_LINE = 1024 * 1024;
+/** Most characters of instance lines remembered in all: 1024 VMs take about 10 Mi. */
+const MAX_KEPT_CHARACTERS = 64 * 1024 * 1024;
+
+/**
+ * The same characters without a reference to the sample text: a line from split() is a slice that
+ * would keep the whole text alive. (Flattening the concatenation makes a string of its own.)
+ */
+function copyOf(line: string): string {
+  return ` ${line}`.slice(1);
+}
+
+/**
+ * A line's first characters: they hold the instance's key property (Name, SystemName, InstanceID),
+ * which the collection script selects first. Only a hint to find the previous line of the same
+ * instance; reuse always needs the whole line to be equal.
+ */
+const IDENTITY_LENGTH = 128;
+
+function withoutComma(line: string): string {
+  return line.charCodeAt(line.length - 1) === 0x2c ? line.slice(0, -1) : line;
+}
+
+/** The first IDENTITY_LENGTH characters of a line, its trailing comma left out. */
+function identityOf(line: string): string {
+  const length = Math.min(IDENTITY_LENGTH, line.charCodeAt(line.length - 1) === 0x2c ? line.length - 1 : line.length);
+  return line.length === length ? line : line.slice(0, length);
+}
+
+/** identityOf(a) === identityOf(b), without making either. */
+function sameIdentity(a: string, b: string): boolean {
+  const lengthA = Math.min(IDENTITY_LENGTH, a.charCodeAt(a.length - 1) === 0x2c ? a.length - 1 : a.length);
+  const lengthB = Math.min(IDENTITY_LENGTH, b.charCodeAt(b.length - 1) === 0x2c ? b.length - 1 : b.length);
+  if (lengthA !== lengthB) return false;
+  for (let i = 0; i < lengthA; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  return true;
+}
+
+function identityIndex(lines: readonly string[]): Map<string, number> {
+  const index = new Map<string, number>();
+  for (let i = 0; i < lines.length; i++) {
+    const identity = identityOf(lines[i]!);
+    if (!index.has(identity)) index.set(identity, i);
+  }
+  return index;
+}
+
+const NOT_LINES: unique symbol = Symbol('not the one-instance-per-line layout');
+
+const HEADER_END = '"classes":{';
+
+/** The first line: the document's own properties, ending with the opening of "classes". */
+function parseHeader(line: string): { value: Record<string, unknown>; classes: Record<string, unknown> } | null {
+  if (!line.endsWith(HEADER_END)) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(`${line}}}`) as unknown;
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  // The object that the first line leaves open must be the value of the document's last key, "classes".
+  if (keys[keys.length - 1] !== 'classes') return null;
+  const classes = record['classes'];
+  if (typeof classes !== 'object' || classes === null || Array.isArray(classes) || Object.keys(classes).length !== 0) return null;
+  return { value: record, classes: classes as Record<string, unknown> };
+}
+
+/** `"Name":[` (instances follow), or `"Name":[]` / `"Name":[],` (an empty class on one line). */
+function classOpening(line: string): { name: string; closed: boolean; comma: boolean } | null {
+  let keyEnd: number;
+  let closed = false;
+  let comma = false;
+  if (line.endsWith(':[')) keyEnd = line.length - 2;
+  else if (line.endsWith(':[]')) (keyEnd = line.length - 3), (closed = true);
+  else if (line.endsWith(':[],')) (keyEnd = line.length - 4), (closed = true), (comma = true);
+  else return null;
+  if (line.charCodeAt(0) !== 0x22 || line.charCodeAt(keyEnd - 1) !== 0x22) return null;
+  let name: unknown;
+  try {
+    name = JSON.parse(line.slice(0, keyEnd)) as unknown;
+  } catch {
+    return null;
+  }
+  return typeof name === 'string' ? { name, closed, comma } : null;
+}
+
+/** `"Name":value` or `"Name":value,` on one line, value any JSON; null when the line is not that. */
+function inlineClass(line: string): { name: string; value: unknown; comma: boolean } | null {
+  if (line.charCodeAt(0) !== 0x22) return null;
+  // The end of the name: the first quote not escaped.
+  let end = 1;
+  while (end < line.length) {
+    const c = line.charCodeAt(end);
+    if (c === 0x5c) end += 2;
+    else if (c === 0x22) break;
+    else end++;
+  }
+  if (line.charCodeAt(end + 1) !== 0x3a) return null;
+  const comma = line.charCodeAt(line.length - 1) === 0x2c;
+  try {
+    const name = JSON.parse(line.slice(0, end + 1)) as unknown;
+    const value = JSON.parse(line.slice(end + 2, comma ? -1 : undefined)) as unknown;
+    return typeof name === 'string' ? { name, value, comma } : null;
+  } catch {
+    return null;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}

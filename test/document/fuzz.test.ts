@@ -1,0 +1,549 @@
+/**
+ * Property-based tests (fast-check) of the whole pure path, raw sample → parse → host model →
+ * exposition, and of the KVP item parser, with generated hostile input: arbitrary JSON in every
+ * position, wrong types, GUID and non-GUID names, duplicate VM GUIDs, KVP strings that are valid
+ * items with hostile content, broken items, random XML, DOCTYPEs.
+ *
+ * A failure prints the seed and the shrunk counterexample; replay it with FUZZ_SEED=<seed>.
+ * FUZZ_RUNS=<n> runs more (or fewer) cases.
+ */
+import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS } from '../../src/document/classes';
+import { KvpItemCache, parseKvpItem } from '../../src/document/kvp';
+import { DEFAULT_LIMITS } from '../../src/document/limits';
+import { COLLECTORS } from '../../src/metrics/collectors';
+import { renderModel } from '../../src/metrics/renderModel';
+import { SampleError } from '../../src/sampling/failureReasons';
+import { SampleProcessor } from '../../src/sampling/sampleProcessor';
+import type { RawSample } from '../../src/sources/source';
+import { ExpositionError, findSeries, parseExposition, promtoolCheck } from '../helpers/exposition';
+import { describeWithProgram } from '../helpers/tools';
+import { KVP_ITEM_CLASS, kvpItem, xmlText } from '../sampling/support';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+const params = (numRuns = RUNS): fc.Parameters<unknown> => ({ numRuns, ...(SEED === undefined ? {} : { seed: SEED }) });
+
+const LOWER_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const CAP = DEFAULT_LIMITS.maxLabelValueLength;
+
+// ---------------------------------------------------------------------------------------------------
+// Generators
+
+const HOSTILE_UNITS = [
+  '"', '\\', '\n', '\r', '}', '{', ',', '=', ' ', '\t', '\u0000', '\u001b', '\u007f', '\u0085', '\ud800', '\udc00',
+  '\ud83d\ude00', 'é', '数', '\u202e', '\u200b', '\ufeff', '\ufffe', '<', '>', '&', "'", '#', 'a', 'Z', '0', '\\n', '"}',
+];
+const hostileString: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom(...HOSTILE_UNITS), maxLength: 40 }) },
+  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+  { weight: 2, arbitrary: fc.string({ maxLength: 20 }) },
+  // Around the label-value cap, in code points that take one or two UTF-16 units.
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('a', '😀', 'é', '"'), minLength: CAP - 3, maxLength: CAP + 40 }) },
+);
+
+const junk: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 });
+
+/** Usually `arb`, sometimes arbitrary JSON or missing. */
+function maybe<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
+  return fc.oneof({ weight: 6, arbitrary: arb }, { weight: 1, arbitrary: junk }, { weight: 1, arbitrary: fc.constant(undefined) });
+}
+
+/** An array the way ConvertTo-Json may write it: plain, a 5.1 {"value":[…],"Count":n} wrapper, or unwrapped. */
+function wrapped(arb: fc.Arbitrary<unknown[]>): fc.Arbitrary<unknown> {
+  return arb.chain((items) =>
+    fc.oneof(
+      fc.constant(items),
+      fc.constant({ value: items, Count: items.length }),
+      fc.constant({ value: items, count: 'n' }),
+      fc.constant(items.length === 1 ? items[0] : items),
+    ),
+  );
+}
+
+const uintLike: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(0, 2, 3, 6, 7, 9, 10, 11, 12, 13, 15, 32768, 32775, 32782, 32783, 32784),
+  fc.integer({ min: 0, max: 70_000 }),
+  fc.integer({ min: 0, max: 70_000 }).map(String),
+  fc.integer({ min: 0, max: 70_000 }).map((value) => ({ value })),
+  fc.double(),
+  fc.constantFrom('', '1e3', '0x10', '\u0663', '-1', '99999999999999999999', 9_007_199_254_740_993, -0, 1e308),
+);
+
+const upper = (s: string): string => s.toUpperCase();
+
+/** Text of a data item, well-formed or not. */
+function kvpEntry(): fc.Arbitrary<unknown> {
+  const name = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom('OSName', 'OSVersion', 'FullyQualifiedDomainName', 'IntegrationServicesVersion', 'CSDVersion') },
+    { weight: 1, arbitrary: hostileString },
+  );
+  const valid = fc.tuple(name, hostileString, fc.constantFrom(0, 1, 2, 4)).map(([n, d, s]) => kvpItem(n, d, s));
+  const raw = fc.tuple(name, hostileString).map(
+    ([n, d]) => `<INSTANCE CLASSNAME="${KVP_ITEM_CLASS}"><PROPERTY NAME="Data" TYPE="string"><VALUE>${d}</VALUE></PROPERTY><PROPERTY NAME="Name" TYPE="string"><VALUE>${n}</VALUE></PROPERTY></INSTANCE>`,
+  );
+  const mutated = fc.tuple(valid, fc.nat(), fc.nat({ max: 40 }), hostileString).map(([xml, at, cut, insert]) => {
+    const i = at % (xml.length + 1);
+    return xml.slice(0, i) + insert + xml.slice(i + cut);
+  });
+  const doctype = valid.map((xml) => `<!DOCTYPE INSTANCE [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>${xml.replace('<VALUE>', '<VALUE>&b;')}`);
+  return fc.oneof({ weight: 5, arbitrary: valid }, { weight: 2, arbitrary: raw }, { weight: 2, arbitrary: mutated }, { weight: 1, arbitrary: doctype }, { weight: 1, arbitrary: junk });
+}
+
+/** A document built around a small pool of VM GUIDs, so that components, settings and duplicates join. */
+const documentArb: fc.Arbitrary<unknown> = fc.uniqueArray(fc.uuid(), { minLength: 1, maxLength: 4 }).chain((pool) => {
+  const vmId = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...pool) },
+    { weight: 2, arbitrary: fc.constantFrom(...pool).map(upper) },
+    { weight: 1, arbitrary: fc.uuid() },
+    { weight: 1, arbitrary: fc.constantFrom(...pool).map((g) => `{${g}}`) },
+    { weight: 1, arbitrary: fc.constantFrom(...pool).map((g) => `${g} `) },
+    { weight: 1, arbitrary: hostileString },
+  );
+  const computerSystem = fc.record(
+    {
+      Name: maybe(fc.oneof({ weight: 4, arbitrary: vmId }, { weight: 1, arbitrary: hostileString })),
+      ElementName: maybe(hostileString),
+      EnabledState: maybe(uintLike),
+      HealthState: maybe(uintLike),
+      OperationalStatus: maybe(wrapped(fc.array(uintLike, { maxLength: 3 }))),
+      OnTimeInMilliseconds: maybe(fc.oneof(uintLike, fc.constant(null))),
+    },
+    { requiredKeys: [] },
+  );
+  const pools = wrapped(fc.array(kvpEntry(), { maxLength: 6 }));
+  const classes: Record<string, fc.Arbitrary<unknown>> = {
+    [COMPUTER_SYSTEM_CLASS]: fc.oneof(
+      { weight: 20, arbitrary: wrapped(fc.array(fc.oneof({ weight: 8, arbitrary: computerSystem }, { weight: 1, arbitrary: junk }), { maxLength: 8 })) },
+      { weight: 1, arbitrary: junk },
+    ),
+  };
+  for (const c of COMPONENT_CLASSES) {
+    const isKvp = c.component === 'kvp_exchange';
+    const device = fc.record(
+      {
+        SystemName: maybe(vmId),
+        DeviceID: maybe(fc.constant(`Microsoft:${c.guid.toUpperCase()}`)),
+        EnabledState: maybe(uintLike),
+        OperationalStatus: maybe(wrapped(fc.array(uintLike, { maxLength: 3 }))),
+        ...(isKvp ? { GuestIntrinsicExchangeItems: maybe(pools), GuestExchangeItems: maybe(pools) } : {}),
+      },
+      { requiredKeys: [] },
+    );
+    const icGuid = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(c.guid, c.guid.toUpperCase()) }, { weight: 1, arbitrary: fc.uuid() });
+    const setting = fc.record(
+      {
+        InstanceID: maybe(fc.oneof({ weight: 5, arbitrary: fc.tuple(vmId, icGuid).map(([vm, ic]) => `Microsoft:${vm}\\${ic}`) }, { weight: 1, arbitrary: hostileString })),
+        EnabledState: maybe(uintLike),
+        ...(isKvp ? { HostExchangeItems: maybe(pools), HostOnlyItems: maybe(pools) } : {}),
+      },
+      { requiredKeys: [] },
+    );
+    classes[c.deviceClass] = maybe(wrapped(fc.array(fc.oneof({ weight: 8, arbitrary: device }, { weight: 1, arbitrary: junk }), { maxLength: 6 })));
+    classes[c.settingClass] = maybe(wrapped(fc.array(fc.oneof({ weight: 8, arbitrary: setting }, { weight: 1, arbitrary: junk }), { maxLength: 6 })));
+  }
+  const document = fc.record(
+    {
+      schemaVersion: fc.oneof({ weight: 12, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: junk }),
+      computerName: maybe(hostileString),
+      collectedAt: maybe(fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.constant('/Date(1795514400000)/'), hostileString)),
+      classes: fc.oneof({ weight: 12, arbitrary: fc.record(classes, { requiredKeys: [COMPUTER_SYSTEM_CLASS] }) }, { weight: 1, arbitrary: junk }),
+      Unknown: fc.option(junk),
+    },
+    { requiredKeys: ['schemaVersion', 'classes'] },
+  );
+  return fc.oneof({ weight: 20, arbitrary: document }, { weight: 1, arbitrary: junk });
+});
+
+/**
+ * The one-instance-per-line layout that the collection script writes and the exporter re-parses line by
+ * line (src/document/lineCache.ts describes it): written here independently, from that description.
+ */
+function lineLayout(document: unknown, newline = '\n'): string {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return JSON.stringify(document) ?? '';
+  const { classes, ...rest } = document as Record<string, unknown>;
+  if (typeof classes !== 'object' || classes === null || Array.isArray(classes)) return JSON.stringify(document) ?? '';
+  const head = JSON.stringify(rest);
+  const lines = [`${head === '{}' ? '{' : `${head.slice(0, -1)},`}"classes":{`];
+  const entries = Object.entries(classes as Record<string, unknown>).filter(([, value]) => value !== undefined);
+  entries.forEach(([name, instances], index) => {
+    const comma = index < entries.length - 1 ? ',' : '';
+    if (Array.isArray(instances)) {
+      lines.push(`${JSON.stringify(name)}:[`);
+      instances.forEach((instance, i) => lines.push((JSON.stringify(instance) ?? 'null') + (i < instances.length - 1 ? ',' : '')));
+      lines.push(`]${comma}`);
+    } else {
+      lines.push(`${JSON.stringify(name)}:${JSON.stringify(instances) ?? 'null'}${comma}`);
+    }
+  });
+  lines.push('}}');
+  return `${lines.join(newline)}${newline}`;
+}
+
+/** The document as text: compact, or in the line layout (LF or CRLF). */
+const textOf = (document: unknown, layout: number): string =>
+  layout === 0 ? (JSON.stringify(document) ?? '') : lineLayout(document, layout === 1 ? '\n' : '\r\n');
+
+const rawSampleArb: fc.Arbitrary<RawSample> = fc.oneof(
+  { weight: 4, arbitrary: documentArb.map((document) => ({ document })) },
+  { weight: 8, arbitrary: fc.tuple(documentArb, fc.nat({ max: 2 })).map(([document, layout]) => ({ text: textOf(document, layout) })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(documentArb, fc.nat({ max: 2 }), fc.nat(), fc.nat({ max: 20 }), hostileString).map(([document, layout, at, cut, insert]) => {
+      const text = textOf(document, layout);
+      const i = at % (text.length + 1);
+      return { text: text.slice(0, i) + insert + text.slice(i + cut) };
+    }),
+  },
+  { weight: 1, arbitrary: documentArb.map((document) => ({ text: `\ufeff${lineLayout(document)}` })) },
+  { weight: 1, arbitrary: documentArb.map((document) => ({ text: `WARNING: Resulting JSON is truncated as serialization has exceeded the set depth of 2.\n${JSON.stringify(document) ?? ''}` })) },
+);
+
+// ---------------------------------------------------------------------------------------------------
+// The properties of one processed sample
+
+interface Outcome {
+  readonly text: string | null;
+  readonly failure: SampleError | null;
+  readonly vms: number;
+  readonly guestInfos: number;
+  readonly dropped: readonly string[];
+}
+
+/** Runs one raw sample through the pure path and checks every property; returns the exposition. */
+function processAndCheck(processor: SampleProcessor, raw: RawSample): Outcome {
+  let processed;
+  try {
+    processed = processor.process(raw);
+  } catch (error) {
+    // Property 1: nothing but a SampleError('invalid_document') comes out.
+    if (!(error instanceof SampleError)) throw new Error(`threw ${String(error)} (not a SampleError)`, { cause: error });
+    expect(error.reason).toBe('invalid_document');
+    return { text: null, failure: error, vms: 0, guestInfos: 0, dropped: [] };
+  }
+  const { model } = processed;
+  // Property 2: every VM is identified by a lower-case GUID, once.
+  const ids = model.vms.map((vm) => vm.id);
+  for (const id of ids) expect(id).toMatch(LOWER_GUID);
+  expect(new Set(ids).size).toBe(ids.length);
+
+  const { text, runs } = renderModel(model, COLLECTORS);
+  expect(runs.filter((run) => !run.success)).toEqual([]);
+  // Property 3: the exposition is valid (strict checker: syntax, escapes, no duplicate series).
+  const exposition = parseExposition(text);
+  for (const series of exposition.series) {
+    for (const [label, value] of Object.entries(series.labels)) {
+      // Property 4: label values are capped, well-formed and free of control characters.
+      expect(Array.from(value).length).toBeLessThanOrEqual(CAP);
+      expect(LONE_SURROGATE.test(value)).toBe(false);
+      expect(CONTROL.test(value)).toBe(false);
+      if (label === 'vm_id') expect(value).toMatch(LOWER_GUID);
+    }
+    // Property 5: every VM series carries the VM's GUID.
+    if (series.name.startsWith('hyperv_vm_')) expect(series.labels['vm_id']).toMatch(LOWER_GUID);
+  }
+  expect(findSeries(exposition, 'hyperv_vm_info')).toHaveLength(model.vms.length);
+  expect(findSeries(exposition, 'hyperv_host_info')).toHaveLength(1);
+  return {
+    text,
+    failure: null,
+    vms: model.vms.length,
+    guestInfos: findSeries(exposition, 'hyperv_vm_guest_info').length,
+    dropped: processed.diagnostics.entries().map((e) => e.reason),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('the exposition checker used by the fuzzers', () => {
+  const golden = join(__dirname, '..', 'fixtures', 'golden');
+  test.each(readdirSync(golden).filter((f) => f.endsWith('.prom')))('accepts golden %s', (file) => {
+    const text = readFileSync(join(golden, file), 'utf8').replace(/^# dropped:.*\n/m, '');
+    expect(parseExposition(text).series.length).toBeGreaterThan(10);
+  });
+
+  test.each([
+    ['an unescaped quote', 'a{x="a"b"} 1\n'],
+    ['an unknown escape', 'a{x="\\q"} 1\n'],
+    ['a raw newline in a label value', 'a{x="1\n2"} 1\n'],
+    ['a lone surrogate', 'a{x="\ud800"} 1\n'],
+    ['a missing final newline', 'a 1'],
+    ['a value that is not a number', 'a one\n'],
+    ['an invalid metric name', '1a 1\n'],
+    ['a duplicate series', 'a{x="1"} 1\na{x="1"} 2\n'],
+    ['a family split in two', 'a 1\nb 1\na{x="1"} 1\n'],
+    ['a TYPE after samples', 'a 1\n# TYPE a gauge\n'],
+    ['a duplicate label', 'a{x="1",x="2"} 1\n'],
+    ['a reserved label name', 'a{__x="1"} 1\n'],
+  ])('rejects %s', (_what, text) => {
+    expect(() => parseExposition(text)).toThrow(ExpositionError);
+  });
+});
+
+/** A document with, per class, the instances of `a` or of `b`. */
+function mix(a: unknown, b: unknown, picks: readonly boolean[]): unknown {
+  const classesOf = (d: unknown): Record<string, unknown> | null => {
+    const classes = typeof d === 'object' && d !== null ? (d as Record<string, unknown>)['classes'] : null;
+    return typeof classes === 'object' && classes !== null && !Array.isArray(classes) ? (classes as Record<string, unknown>) : null;
+  };
+  const ca = classesOf(a);
+  const cb = classesOf(b);
+  if (ca === null || cb === null) return a;
+  const names = [COMPUTER_SYSTEM_CLASS, ...COMPONENT_CLASSES.flatMap((c) => [c.deviceClass, c.settingClass])];
+  const classes: Record<string, unknown> = { ...ca };
+  names.forEach((name, i) => {
+    if (picks[i] === true) classes[name] = cb[name];
+  });
+  return { ...(a as Record<string, unknown>), classes };
+}
+
+/** Everything a sample produces, comparable with toEqual. */
+function outcomeOf(processor: SampleProcessor, raw: RawSample): unknown {
+  try {
+    const { model, diagnostics } = processor.process(raw);
+    return { model, text: renderModel(model, COLLECTORS).text, dropped: diagnostics.entries() };
+  } catch (error) {
+    return { error: error instanceof SampleError ? `${error.reason}: ${error.message}` : error };
+  }
+}
+
+describe('fuzzing raw sample → document → model → exposition', () => {
+  test(`${RUNS} generated samples: only SampleError, valid exposition, capped labels, GUID ids`, () => {
+    const processor = new SampleProcessor(); // shared, so the KVP cache sees items come and go
+    let failures = 0;
+    let withVms = 0;
+    let withGuestInfo = 0;
+    const reasons = new Set<string>();
+    const failureKinds = new Map<string, number>();
+    fc.assert(
+      fc.property(rawSampleArb, (raw) => {
+        const outcome = processAndCheck(processor, raw);
+        if (outcome.failure !== null) {
+          failures++;
+          if (process.env.FUZZ_STATS === '1') failureKinds.set(outcome.failure.message.slice(0, 40), (failureKinds.get(outcome.failure.message.slice(0, 40)) ?? 0) + 1);
+        }
+        if (outcome.vms > 0) withVms++;
+        if (outcome.guestInfos > 0) withGuestInfo++;
+        for (const reason of outcome.dropped) reasons.add(reason);
+      }),
+      params(),
+    );
+    if (process.env.FUZZ_STATS === '1') process.stderr.write(`fuzz stats: ${JSON.stringify({ runs: RUNS, failures, withVms, withGuestInfo, reasons: [...reasons], failureKinds: [...failureKinds].sort((a, b) => b[1] - a[1]).slice(0, 8) })}\n`);
+    // The generator must reach the interesting paths, or the properties above test little.
+    expect(failures).toBeLessThan(RUNS * 0.45);
+    expect(withVms).toBeGreaterThan(RUNS * 0.3);
+    expect(withGuestInfo).toBeGreaterThan(RUNS * 0.01);
+    expect([...reasons].sort()).toEqual(
+      expect.arrayContaining(['instance_duplicate', 'instance_malformed', 'kvp_item_malformed', 'label_truncated']),
+    );
+  });
+
+  test('a processor that has seen earlier samples answers exactly as a fresh one (caches and memos change nothing)', () => {
+    // Samples drawn from three related documents (A, B, and A with some classes of B), so that
+    // instances, KVP items and lines recur, change, appear and disappear between samples.
+    const sequence = fc.tuple(documentArb, documentArb, fc.array(fc.boolean(), { minLength: 14, maxLength: 14 })).chain(([a, b, picks]) => {
+      const mixed = mix(a, b, picks);
+      return fc.array(fc.tuple(fc.constantFrom(a, b, mixed), fc.nat({ max: 2 }), fc.boolean()), { minLength: 2, maxLength: 6 });
+    });
+    fc.assert(
+      fc.property(sequence, (steps) => {
+        const shared = new SampleProcessor();
+        for (const [document, layout, asText] of steps) {
+          const raw: RawSample = asText ? { text: textOf(document, layout) } : { document };
+          expect(outcomeOf(shared, raw)).toEqual(outcomeOf(new SampleProcessor(), raw));
+        }
+      }),
+      params(Math.ceil(RUNS / 3)),
+    );
+  });
+
+  test('a document read from text (compact or line by line) gives what the parsed value gives', () => {
+    fc.assert(
+      fc.property(documentArb, fc.nat({ max: 2 }), (document, layout) => {
+        const text = textOf(document, layout);
+        let value: unknown;
+        try {
+          value = JSON.parse(text) as unknown;
+        } catch {
+          return; // the whole document was junk that JSON cannot hold
+        }
+        const processor = new SampleProcessor();
+        outcomeOf(processor, { text: textOf(document, (layout + 1) % 3) }); // a different previous sample
+        expect(outcomeOf(processor, { text })).toEqual(outcomeOf(new SampleProcessor(), { document: value }));
+      }),
+      params(Math.ceil(RUNS / 3)),
+    );
+  });
+
+  test('the same document twice gives the same exposition (the KVP cache changes nothing)', () => {
+    fc.assert(
+      fc.property(documentArb, (document) => {
+        const processor = new SampleProcessor();
+        const first = processAndCheck(processor, { document });
+        const second = processAndCheck(processor, { document });
+        const fresh = processAndCheck(new SampleProcessor(), { document });
+        expect(second.text).toBe(first.text);
+        expect(fresh.text).toBe(first.text);
+      }),
+      params(Math.ceil(RUNS / 3)),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// KVP items
+
+// XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const xmlString = (options: { minLength?: number; maxLength: number }): fc.Arbitrary<string> =>
+  fc
+    .string({
+      unit: fc.oneof(
+        fc.constantFrom('&', '<', '>', '"', "'", '\t', '\n', '\r', ']]>', ' ', 'é', '😀', '\u0085', '\u2028', '\ufffd', '&amp;', '<![CDATA[', '-->'),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      ),
+      ...options,
+    })
+    .map((s) => s.replace(NOT_XML_CHAR, '?'));
+
+interface ItemLayout {
+  readonly pretty: boolean;
+  readonly prolog: boolean;
+  readonly comment: boolean;
+  readonly cdata: boolean;
+  readonly order: readonly number[];
+}
+
+/** A well-formed item in one of the layouts a host may write (wmi.md §5.2): compact or indented, any order. */
+function writeItem(name: string, data: string, source: number, layout: ItemLayout): string {
+  const nl = layout.pretty ? '\n      ' : '';
+  const dataText = layout.cdata && !data.includes(']]>') && !data.includes('\r') ? `<![CDATA[${data}]]>` : xmlText(data);
+  const properties = [
+    `<PROPERTY NAME="Caption" PROPAGATED="true" TYPE="string"></PROPERTY>`,
+    `<PROPERTY NAME="Data" TYPE="string">${nl}<VALUE>${dataText}</VALUE>${nl}</PROPERTY>`,
+    `<PROPERTY NAME="ElementName" PROPAGATED="true" TYPE="string"/>`,
+    `<PROPERTY NAME="Name" TYPE="string">${nl}<VALUE>${xmlText(name)}</VALUE>${nl}</PROPERTY>`,
+    `<PROPERTY NAME="Source" TYPE="uint16">${nl}<VALUE>${layout.pretty ? ` ${source} ` : source}</VALUE>${nl}</PROPERTY>`,
+  ];
+  const ordered = layout.order.map((i) => properties[i % properties.length] ?? '');
+  const body = ordered.join(layout.comment ? `${nl}<!-- - -->${nl}` : nl);
+  return `${layout.prolog ? '<?xml version="1.0" encoding="utf-16"?>\n' : ''}<INSTANCE CLASSNAME="${KVP_ITEM_CLASS}">${nl}${body}${layout.pretty ? '\n' : ''}</INSTANCE>`;
+}
+
+const layoutArb: fc.Arbitrary<ItemLayout> = fc.record({
+  pretty: fc.boolean(),
+  prolog: fc.boolean(),
+  comment: fc.boolean(),
+  cdata: fc.boolean(),
+  order: fc.shuffledSubarray([0, 1, 2, 3, 4], { minLength: 5, maxLength: 5 }),
+});
+
+const XML_TOKENS = [
+  `<INSTANCE CLASSNAME="${KVP_ITEM_CLASS}">`, '</INSTANCE>', '<INSTANCE>', '<PROPERTY NAME="Name" TYPE="string">', '<PROPERTY NAME="Data">',
+  '<PROPERTY NAME="Source">', '<PROPERTY>', '</PROPERTY>', '<VALUE>', '</VALUE>', '<VALUE/>', '<VALUE.ARRAY>', '</VALUE.ARRAY>',
+  '<!DOCTYPE INSTANCE [<!ENTITY a "b">]>', '<!DOCTYPE INSTANCE SYSTEM "file:///etc/passwd">', '&a;', '&amp;', '&#0;', '&#x10FFFF;',
+  '&#xD800;', '&#99999999999;', '<![CDATA[', ']]>', '<!--', '-->', '<?xml version="1.0"?>', '<?xml version="1.1"?>', '<?pi x?>',
+  '<a>', '</a>', 'text', ' ', '\n', '\ud800', '\u0000', '"', "'", '=', '<', '>', '&', 'x:y', 'xmlns:x="u"',
+];
+
+const xmlSoup: fc.Arbitrary<string> = fc.oneof(
+  fc.array(fc.constantFrom(...XML_TOKENS), { maxLength: 30 }).map((tokens) => tokens.join('')),
+  fc
+    .tuple(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ maxLength: 50 }), layoutArb, fc.nat(), fc.nat({ max: 30 }), fc.string({ unit: fc.constantFrom(...XML_TOKENS), maxLength: 5 }))
+    .map(([name, data, layout, at, cut, insert]) => {
+      const xml = writeItem(name, data, 2, layout);
+      const i = at % (xml.length + 1);
+      return xml.slice(0, i) + insert + xml.slice(i + cut);
+    }),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.string({ unit: fc.constantFrom(...HOSTILE_UNITS), maxLength: 100 }),
+);
+
+describe('fuzzing the KVP item parser', () => {
+  test('a well-formed item reads back exactly, whatever its content and layout', () => {
+    fc.assert(
+      fc.property(xmlString({ minLength: 1, maxLength: 30 }), xmlString({ maxLength: 200 }), fc.constantFrom(0, 1, 2, 4), layoutArb, (name, data, source, layout) => {
+        const xml = writeItem(name, data, source, layout);
+        expect(parseKvpItem(xml)).toEqual({ ok: true, item: { name, data, source } });
+      }),
+      params(),
+    );
+  });
+
+  test('random and broken XML never throws, and what it accepts is an item with a name', () => {
+    fc.assert(
+      fc.property(xmlSoup, (xml) => {
+        const result = parseKvpItem(xml);
+        if (result.ok) {
+          expect(typeof result.item.name).toBe('string');
+          expect(result.item.name).not.toBe('');
+          expect(typeof result.item.data).toBe('string');
+          expect(result.item.source === null || Number.isInteger(result.item.source)).toBe(true);
+        } else {
+          expect(typeof result.error).toBe('string');
+          // Reasons are short: they end up in a log line.
+          expect(result.error.length).toBeLessThan(200);
+        }
+      }),
+      params(RUNS * 3),
+    );
+  });
+
+  test('an item with a DOCTYPE is never accepted, whatever the DOCTYPE declares', () => {
+    const doctypes = fc.constantFrom(
+      '<!DOCTYPE INSTANCE>',
+      '<!DOCTYPE INSTANCE [<!ENTITY a "b">]>',
+      '<!DOCTYPE INSTANCE SYSTEM "file:///etc/passwd">',
+      '<!DOCTYPE INSTANCE PUBLIC "-//x//y" "http://127.0.0.1:9/x.dtd">',
+      '<!DOCTYPE INSTANCE [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p.dtd"> %p;]>',
+      '<!DOCTYPE INSTANCE [<!ELEMENT INSTANCE ANY><!ATTLIST INSTANCE CLASSNAME CDATA "Msvm_KvpExchangeDataItem">]>',
+    );
+    fc.assert(
+      fc.property(doctypes, xmlString({ minLength: 1, maxLength: 20 }), layoutArb, (doctype, name, layout) => {
+        const xml = writeItem(name, 'v', 2, { ...layout, prolog: false });
+        expect(parseKvpItem(doctype + xml).ok).toBe(false);
+        expect(parseKvpItem(`<?xml version="1.0"?>${doctype}${xml}`).ok).toBe(false);
+      }),
+      params(Math.ceil(RUNS / 3)),
+    );
+  });
+
+  test('the item cache answers exactly what the parser answers, across samples', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.oneof(xmlSoup, fc.constantFrom(kvpItem('OSName', 'x'), kvpItem('a', 'b'))), { maxLength: 8 }), { maxLength: 5 }), (samples) => {
+        const cache = new KvpItemCache();
+        for (const items of samples) {
+          cache.startSample();
+          for (const xml of items) expect(cache.parse(xml)).toEqual(parseKvpItem(xml));
+          expect(cache.size).toBeLessThanOrEqual(new Set(items).size);
+        }
+      }),
+      params(Math.ceil(RUNS / 3)),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describeWithProgram('promtool', 'fuzzed expositions pass promtool check metrics', (promtool) => {
+  test('a sample of generated expositions', () => {
+    const processor = new SampleProcessor();
+    const texts: string[] = [];
+    // Generate until 25 documents got through (bounded: at most 400 tries).
+    fc.assert(
+      fc.property(rawSampleArb, (raw) => {
+        const { text } = processAndCheck(processor, raw);
+        if (text !== null && texts.length < 25) texts.push(text);
+      }),
+      params(400),
+    );
+    expect(texts.length).toBeGreaterThanOrEqual(20);
+    for (const text of texts) {
+      expect(promtoolCheck(promtool, text)).toBe('');
+    }
+  });
+});
