@@ -164,9 +164,7 @@ async function throughput(server) {
   const duration = QUICK ? 3 : 8;
   const targets = [
     ['minimal node:http server, same bytes from memory', info.minimal, duration],
-    ['exporter (src/app.ts as it is)', info.exporter, duration],
-    ['exporter, exporter metrics shared for 1 s (proposed)', info.exporterShared, duration],
-    ['exporter, shared exporter metrics, /metrics before express (proposed)', info.exporterDirect, duration],
+    ['exporter', info.exporter, duration],
     ['express alone, same bytes from memory (diagnostic)', info.expressFloor, QUICK ? 2 : 4],
   ];
   raw.throughput = { bodyBytes: { identity: info.identityBytes, gzip: info.gzipBytes } };
@@ -197,7 +195,6 @@ async function latencyWhileSampling(server) {
   raw.latency = {};
   for (const [name, port] of [
     ['exporter', info.exporter],
-    ['exporter, shared exporter metrics (proposed)', info.exporterShared],
   ]) {
     const url = `http://127.0.0.1:${port}/metrics`;
     const idle = await timedRequests(url, { connections: 16, durationMs: (seconds * 1000) / 2, gzip: true });

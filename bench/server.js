@@ -11,7 +11,7 @@ const { DocumentStream } = require('./lib/documents');
 const { TimedScrapeBody, dist } = require('./lib/harness');
 
 const express = require('express');
-const { createApp } = require(path.join(dist, 'app'));
+const { createRequestListener } = require(path.join(dist, 'app'));
 const { SharedRender } = require(path.join(dist, 'metrics/sharedRender'));
 const { ExporterMetrics } = require(path.join(dist, 'metrics/exporterMetrics'));
 const { Sampler } = require(path.join(dist, 'sampling/sampler'));
@@ -50,7 +50,10 @@ async function main() {
   };
   let scheduler = null;
 
-  const app = createApp({ telemetryPath: '/metrics', version: VERSION, source: 'replay', state: () => sampler.state, body, metrics, logger });
+  // Wired as src/main.ts wires it: /metrics ahead of express, the exporter's own metrics shared
+  // between scrapes within a second and renewed after every sample outcome.
+  const shared = new SharedRender(() => metrics.render(), { maxAgeMs: 1000, version: () => sampler.outcomes });
+  const app = createRequestListener({ telemetryPath: '/metrics', version: VERSION, source: 'replay', state: () => sampler.state, body, exporterMetricsText: () => shared.get(), logger });
   const exporter = http.createServer(app);
   await new Promise((resolve) => exporter.listen(0, '127.0.0.1', resolve));
 
@@ -72,32 +75,6 @@ async function main() {
   }
   const minimal = http.createServer(serveFromMemory);
   await new Promise((resolve) => minimal.listen(0, '127.0.0.1', resolve));
-
-  // The same app with the exporter's own metrics rendered at most once a second and after each sample
-  // (SharedRender): what src/app.ts does with the change proposed in docs/performance.md.
-  const shared = new SharedRender(() => metrics.render(), { maxAgeMs: 1000, version: () => sampler.state });
-  const sharedMetrics = Object.create(metrics, { render: { value: () => shared.get() } });
-  const sharedApp = createApp({ telemetryPath: '/metrics', version: VERSION, source: 'replay', state: () => sampler.state, body, metrics: sharedMetrics, logger });
-  const exporterShared = http.createServer(sharedApp);
-  await new Promise((resolve) => exporterShared.listen(0, '127.0.0.1', resolve));
-
-  // And the same with /metrics answered before express routes the request (the handler of src/app.ts,
-  // repeated here): what both proposed changes give together.
-  const acceptsGzip = (header) => typeof header === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(header);
-  const direct = http.createServer((request, response) => {
-    if (request.method !== 'GET' || request.url !== '/metrics') return sharedApp(request, response);
-    shared.get().then((text) => {
-      const { body: bytes, gzip: gz } = body.compose(text, acceptsGzip(request.headers['accept-encoding']));
-      response.writeHead(200, {
-        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-        'Content-Length': bytes.length,
-        Vary: 'Accept-Encoding',
-        ...(gz ? { 'Content-Encoding': 'gzip' } : {}),
-      });
-      response.end(bytes);
-    });
-  });
-  await new Promise((resolve) => direct.listen(0, '127.0.0.1', resolve));
 
   // Express itself serving the bytes from memory: what the framework alone costs per request.
   const floorApp = express();
@@ -127,8 +104,6 @@ async function main() {
   process.send({
     type: 'ready',
     exporter: exporter.address().port,
-    exporterShared: exporterShared.address().port,
-    exporterDirect: direct.address().port,
     expressFloor: expressFloor.address().port,
     minimal: minimal.address().port,
     identityBytes: identity.length,

@@ -6,6 +6,8 @@ import { FlagError, helpText, parseCommandLine } from './cli/flags';
 import type { Config } from './config';
 import { Diagnostics } from './document/diagnostics';
 import { decodeRawSample, parseDocument } from './document/parse';
+import { serializeDocument } from './document/serialize';
+import { isRecord } from './document/wire';
 import { createLogger } from './logger';
 import { ExporterMetrics } from './metrics/exporterMetrics';
 import { ScrapeBody } from './metrics/scrapeBody';
@@ -29,7 +31,8 @@ function fail(message: string, code: number): never {
 /** `sample`: one sample document from the configured source to stdout, as the source produced it. */
 async function printOneSample(source: SampleSource, config: Config): Promise<void> {
   const raw = await source.sample(AbortSignal.timeout(config.sample.timeoutMs));
-  const text = 'text' in raw ? raw.text : JSON.stringify(raw.document, null, 2);
+  // The layout collect.ps1 writes (one instance per line), so a recording replays the same way.
+  const text = 'text' in raw ? raw.text : isRecord(raw.document) ? serializeDocument(raw.document) : JSON.stringify(raw.document);
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   // Say on stderr when the document would not be accepted, so a recording for a bug report is checked.
   parseDocument(decodeRawSample(raw), new Diagnostics());
