@@ -4,7 +4,7 @@
  * case: no crash, valid exposition, the reason counted and logged once, bounded heap. This file adds
  * what each case must produce, and `promtool check metrics` on every served body.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findSeries, promtoolCheck, valueOf, type Exposition } from '../helpers/exposition';
 import { runNastyCase, type NastyCase } from '../sampling/nastyCases';
@@ -35,21 +35,10 @@ function guestInfo(exposition: Exposition, id: string): Record<string, string> |
   return { os_name: os_name ?? '', os_version: os_version ?? '', fqdn: fqdn ?? '', integration_services_version: integration_services_version ?? '' };
 }
 
-const HOSTILE_NAMES = [
-  'quote"name',
-  'back\\slash\\',
-  'new\nline\r\nend',
-  'brace} 1\nhyperv_up 1\n#',
-  '"} 1\nhyperv_vm_info{vm_id="00000000-0000-4000-8000-0000000000ff",vm="x',
-  'ctl\u0000\u0007\u001b[31mred\u001b[0m\u007f\u0085',
-  'lone\ud800high',
-  'lone\udc00low',
-  '<script>alert(1)</script>',
-  'x'.repeat(300),
-  '\ud83d\ude00'.repeat(200),
-  '\u202eRTL override and zero\u200bwidth',
-  '',
-];
+/** The hostile names exactly as make-corpus.js wrote them into the fixture (VMs in GUID order). */
+const HOSTILE_NAMES: string[] = (
+  JSON.parse(readFileSync(join(corpus, 'hostile-names.json'), 'utf8')) as { classes: { Msvm_ComputerSystem: Array<{ Name: string; ElementName: string }> } }
+).classes.Msvm_ComputerSystem.filter((system) => /^[0-9a-f-]{36}$/i.test(system.Name)).map((system) => system.ElementName);
 
 const NOT_A_DOCUMENT = readdirSync(corpus)
   .filter((file) => file.startsWith('not-a-document-'))

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { SampleError } from '../../../src/sampling/failureReasons';
 import { createPowerShellSource } from '../../../src/sources/powershell/powershellSource';
 import type { PowerShellSourceOptions } from '../../../src/sources/powershell/powershellSource';
 import type { SampleSource } from '../../../src/sources/source';
@@ -15,6 +14,7 @@ import {
   processReaped,
   pwshPath,
   waitFor,
+  rejection,
 } from './pwshHarness';
 
 /**
@@ -28,15 +28,6 @@ const fixtureDocument = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<stri
 
 function startedPids(records: Array<Record<string, unknown>>): number[] {
   return records.filter((record) => record.msg === 'PowerShell process started').map((record) => record.pid as number);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SampleError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(outcome instanceof SampleError)) throw new Error(`expected a SampleError, got ${String(outcome)}`);
-  return outcome;
 }
 
 describeWithPwsh('PowerShell source: process lifecycle', () => {

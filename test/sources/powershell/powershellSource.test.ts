@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import pino from 'pino';
-import { SampleError } from '../../../src/sampling/failureReasons';
 import {
   DEFAULT_RESTART_BACKOFF,
   buildSampleCommand,
@@ -12,21 +11,12 @@ import {
 } from '../../../src/sources/powershell/powershellSource';
 import { InvalidComputerNameError } from '../../../src/sources/powershell/quoting';
 import { buildInitCommand } from '../../../src/sources/powershell/session';
-import { capturingLogger } from './pwshHarness';
+import { capturingLogger, rejection } from './pwshHarness';
 
 /** The source's Node-side behaviour; no PowerShell needed (the executable below does not exist). */
 
 const MISSING_EXECUTABLE = join(tmpdir(), 'hyperv-ic-no-such-dir', 'pwsh');
 const silent = pino({ level: 'silent' });
-
-async function rejection(promise: Promise<unknown>): Promise<SampleError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(outcome instanceof SampleError)) throw new Error(`expected a SampleError, got ${String(outcome)}`);
-  return outcome;
-}
 
 describe('createPowerShellSource options', () => {
   test('the source is named powershell', async () => {

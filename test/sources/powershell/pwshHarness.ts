@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { SampleError } from '../../../src/sampling/failureReasons';
 import { isProcessAlive } from '../../../src/sources/powershell/session';
 
 /**
@@ -203,4 +204,14 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, inter
     await new Promise((resolveDelay) => setTimeout(resolveDelay, intervalMs));
   }
   return condition();
+}
+
+/** The SampleError a promise rejects with; fails the test if it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<SampleError> {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof SampleError)) throw new Error(`expected a SampleError, got ${String(outcome)}`);
+  return outcome;
 }
