@@ -1,9 +1,9 @@
-import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 
 /**
  * Gzip for a body made of a large part that changes once per sample and a small part that changes
- * per scrape (the exporter's own metrics). The large part is deflated once, ending in a sync flush
- * (byte-aligned, not final); each scrape deflates only the small part as the final blocks and writes
+ * per scrape (the exporter's own metrics). The large part is deflated once per sample, ending in a
+ * sync flush (byte-aligned, not final; IncrementalDeflate makes it); each scrape deflates only the small part as the final blocks and writes
  * one gzip member around both, with the CRC-32 continued over the small part. The result is a single,
  * ordinary gzip stream (RFC 1952) that every client reads.
  */
@@ -14,16 +14,6 @@ export interface DeflatedPrefix {
 }
 
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
-
-export function deflatePrefix(prefix: Buffer): Promise<DeflatedPrefix> {
-  return new Promise((resolve, reject) => {
-    // zlib runs on the libuv thread pool: a large sample never blocks scrapes while it compresses.
-    deflateRaw(prefix, { finishFlush: constants.Z_SYNC_FLUSH }, (error, deflated) => {
-      if (error) reject(error);
-      else resolve({ deflated, crc: crc32(prefix), length: prefix.length });
-    });
-  });
-}
 
 export function gzipWithPrefix(prefix: DeflatedPrefix, suffix: Buffer): Buffer {
   const tail = deflateRawSync(suffix);

@@ -1,4 +1,4 @@
-import { FamilyWriter, type MetricFamily } from '../../src/metrics/exposition';
+import type { MetricFamily } from '../../src/metrics/exposition';
 import { FamilyText, linePrefix, sampleLine } from '../../src/metrics/familyText';
 import { VmFragmentCache } from '../../src/metrics/vmFragmentCache';
 
@@ -7,7 +7,7 @@ const b: MetricFamily = { name: 'b', help: 'B.', type: 'gauge' };
 const c: MetricFamily = { name: 'c', help: 'C: never sampled.', type: 'gauge' };
 
 describe('FamilyText', () => {
-  test('renders exactly what FamilyWriter renders, sample by sample or from rendered lines', () => {
+  test('renders the text format exactly, sample by sample or from rendered lines', () => {
     const samples: Array<[MetricFamily, string, number]> = [
       [b, 'x="1"', 1],
       [a, '', 2.5],
@@ -16,16 +16,27 @@ describe('FamilyText', () => {
       [b, '', -Infinity],
       [a, 'z="q"', 1e21],
     ];
-    const writer = new FamilyWriter();
     const text = new FamilyText();
     const lines = new FamilyText();
     for (const [family, labels, value] of samples) {
-      writer.sample(family, labels, value);
       text.sample(family, labels, value);
       lines.lines(family, sampleLine(family, labels, value));
       lines.lines(family, '');
     }
-    const expected = writer.render([a, b, c]);
+    // Families in the order asked for, samples in the order given, HELP escaped, c (no samples) left out.
+    const expected = [
+      '# HELP a_total A, with a \\\\ backslash\\nand a newline.',
+      '# TYPE a_total counter',
+      'a_total 2.5',
+      'a_total{y="é"} +Inf',
+      'a_total{z="q"} 1e+21',
+      '# HELP b B.',
+      '# TYPE b gauge',
+      'b{x="1"} 1',
+      'b{x="2"} NaN',
+      'b -Inf',
+      '',
+    ].join('\n');
     expect(text.render([a, b, c])).toBe(expected);
     expect(lines.render([a, b, c])).toBe(expected);
     expect(`${linePrefix(b, 'x="1"')}1\n`).toBe(sampleLine(b, 'x="1"', 1));

@@ -1,5 +1,11 @@
 import { gunzipSync } from 'node:zlib';
-import { deflatePrefix, gzipWithPrefix } from '../../src/metrics/gzipSplice';
+import { gzipWithPrefix, type DeflatedPrefix } from '../../src/metrics/gzipSplice';
+import { IncrementalDeflate } from '../../src/metrics/incrementalDeflate';
+
+/** The prefix as the exporter compresses it once per sample. */
+function deflatePrefix(prefix: Buffer): Promise<DeflatedPrefix> {
+  return new IncrementalDeflate().deflate(prefix).done;
+}
 
 describe('gzipWithPrefix', () => {
   test.each([
