@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+
 /**
  * Parses a sample document written one instance per line, reusing what the previous sample parsed.
  *
@@ -24,8 +26,11 @@
  * lines are all kept, because the next sample hands it out again as a whole when none changed.
  *
  * What is kept is bounded: a line longer than MAX_KEPT_LINE, and lines beyond MAX_KEPT_CHARACTERS in
- * all, are parsed at every sample and not remembered; the lines kept are copies, so the sample text
- * itself is not held once the sample is parsed.
+ * all, are parsed at every sample and not remembered. A short line is kept as a copy (so the sample
+ * text itself is not held once the sample is parsed); a long one (a KVP pool, some kilobytes) only as
+ * its SHA-256 digest, as the objects it parsed to are kept anyway and hold about as much again.
+ * Strings in arrays (KVP items: many VMs have the same operating system items) are shared between the
+ * instances of a class, so each distinct item is held once.
  *
  * The result is always what JSON.parse of the whole text returns: any line that does not fit the
  * layout, and any line JSON.parse refuses, makes the whole text go through JSON.parse (which then
@@ -108,9 +113,12 @@ export class InstanceLineCache {
       i++;
       const instances: unknown[] = [];
       // What the next sample may reuse: the lines kept, and what each parsed to.
-      const instanceLines: string[] = [];
+      const instanceLines: KeptLine[] = [];
       const instanceValues: unknown[] = [];
       const previous = this.current.get(open.name) ?? NO_LINES;
+      // The class's shared array strings: those of the last sample, and those of lines parsed now.
+      const strings = previous.strings ?? new StringPool();
+      let pooledNew = false;
       // Whether every line so far is the previous sample's line at the same place.
       let unchanged = true;
       if (open.closed) {
@@ -135,45 +143,47 @@ export class InstanceLineCache {
           if (instances.length > 0 && !lastHadComma) return NOT_LINES;
           lastHadComma = instanceLine.charCodeAt(instanceLine.length - 1) === 0x2c;
           let value: unknown;
-          // Lines are compared as they are, comma included; the previous sample's copy is kept when
-          // the line is reused, a new copy otherwise.
-          let line: string | null = null;
+          // Lines are compared as they are, comma included; what the previous sample kept of the line
+          // is kept again when the line is reused, a new copy or digest otherwise.
+          const current = new LineInHand(instanceLine);
+          let keptLine: KeptLine | null = null;
           const expected = previous.lines[cursor];
-          if (expected === instanceLine) {
-            line = expected;
+          if (expected !== undefined && current.isSame(expected)) {
+            keptLine = expected;
             value = previous.values[cursor];
             cursor++;
             reused++;
           } else {
             unchanged = false;
             let at: number | undefined;
-            if (expected !== undefined && sameIdentity(expected, instanceLine)) {
+            if (expected !== undefined && identityOfKept(expected) === current.identity) {
               // The same instance at the same place, changed (a VM's uptime, say).
               at = cursor;
             } else {
               // Instances were added or removed: find this one by its first characters (the key
               // property comes first), then compare the whole line.
               byIdentity ??= identityIndex(previous.lines);
-              at = byIdentity.get(identityOf(instanceLine));
+              at = byIdentity.get(current.identity);
             }
             if (at !== undefined) cursor = at + 1;
             const candidate = at === undefined ? undefined : previous.lines[at];
-            if (candidate !== undefined && withoutComma(candidate) === withoutComma(instanceLine)) {
+            if (candidate !== undefined && current.isSameWithoutComma(candidate)) {
               value = previous.values[at!];
               reused++;
             } else {
               try {
-                value = deepFreeze(JSON.parse(withoutComma(instanceLine)) as unknown);
+                value = freezeParsed(JSON.parse(current.withoutComma) as unknown, strings);
               } catch {
                 return NOT_LINES;
               }
               parsed++;
+              pooledNew = true;
             }
           }
           instances.push(value);
           if (instanceLine.length <= MAX_KEPT_LINE && kept + instanceLine.length <= MAX_KEPT_CHARACTERS) {
             kept += instanceLine.length;
-            instanceLines.push(line ?? copyOf(instanceLine));
+            instanceLines.push(keptLine ?? current.toKept());
             instanceValues.push(value);
           } else {
             unchanged = false;
@@ -187,15 +197,19 @@ export class InstanceLineCache {
         // it can be reused as a whole.
         classes[open.name] = previous.instances;
         next.set(open.name, previous);
-      } else if (instanceLines.length === instances.length) {
+        continue;
+      }
+      // Strings of the lines that are gone are let go now and then, not at every sample.
+      if (pooledNew) strings.prune(instanceValues);
+      if (instanceLines.length === instances.length) {
         // Frozen: a class array that can come again as a whole (the next sample finds it by its lines).
         const frozen = Object.freeze(instances);
         classes[open.name] = frozen;
-        next.set(open.name, { lines: instanceLines, values: instanceValues, instances: frozen });
+        next.set(open.name, { lines: instanceLines, values: instanceValues, instances: frozen, strings });
       } else {
         // Some line too long to keep: this class is parsed again at the next sample, partly.
         classes[open.name] = instances;
-        next.set(open.name, { lines: instanceLines, values: instanceValues, instances: null });
+        next.set(open.name, { lines: instanceLines, values: instanceValues, instances: null, strings });
       }
     }
     // After "}}" only empty lines (the trailing newline) may follow.
@@ -216,13 +230,123 @@ export interface LineCacheStats {
 }
 
 interface ClassLines {
-  readonly lines: readonly string[];
+  readonly lines: readonly KeptLine[];
   readonly values: readonly unknown[];
   /** The class array handed out, when every line of it is kept (else null). */
   readonly instances: readonly unknown[] | null;
+  readonly strings: StringPool | null;
 }
 
-const NO_LINES: ClassLines = { lines: [], values: [], instances: null };
+const NO_LINES: ClassLines = { lines: [], values: [], instances: null, strings: null };
+
+/** A line of the last sample: the line itself (a copy), or for a long line its digest. */
+type KeptLine = string | LineDigest;
+
+/** What is kept of a long line: enough to find it again and to know it is the same. */
+interface LineDigest {
+  readonly identity: string;
+  /** The line's length, comma included. */
+  readonly length: number;
+  /** SHA-256 of the line without its trailing comma. */
+  readonly digest: string;
+  readonly comma: boolean;
+}
+
+/**
+ * Lines at least this long (UTF-16 code units) are kept as digests. Below it, a copy costs about as
+ * much memory as a digest and its identity, and comparing is cheaper than hashing.
+ */
+const DIGEST_FROM = 1024;
+
+/** An instance line of the sample being parsed; its identity and digest are made once, when first needed. */
+class LineInHand {
+  private digestWithoutComma: string | null = null;
+  private identityOfLine: string | null = null;
+  readonly comma: boolean;
+
+  constructor(readonly line: string) {
+    this.comma = line.charCodeAt(line.length - 1) === 0x2c;
+  }
+
+  get withoutComma(): string {
+    return this.comma ? this.line.slice(0, -1) : this.line;
+  }
+
+  get identity(): string {
+    this.identityOfLine ??= identityOf(this.line);
+    return this.identityOfLine;
+  }
+
+  /** Whether `kept` is this very line, comma included. */
+  isSame(kept: KeptLine): boolean {
+    if (typeof kept === 'string') return kept === this.line;
+    return kept.comma === this.comma && kept.length === this.line.length && kept.digest === this.digest();
+  }
+
+  /** Whether `kept` is this line, but for a trailing comma. */
+  isSameWithoutComma(kept: KeptLine): boolean {
+    if (typeof kept === 'string') return withoutComma(kept) === this.withoutComma;
+    return kept.length - (kept.comma ? 1 : 0) === this.line.length - (this.comma ? 1 : 0) && kept.digest === this.digest();
+  }
+
+  toKept(): KeptLine {
+    // UTF-8 (what the digest is taken of) tells two strings apart only when they are well formed:
+    // lone surrogates would all become U+FFFD. A line with one is kept as it is.
+    if (this.line.length < DIGEST_FROM || !this.line.isWellFormed()) return copyOf(this.line);
+    return { identity: copyOf(this.identity), length: this.line.length, digest: this.digest(), comma: this.comma };
+  }
+
+  private digest(): string {
+    this.digestWithoutComma ??= hash('sha256', this.withoutComma, 'base64');
+    return this.digestWithoutComma;
+  }
+}
+
+function identityOfKept(kept: KeptLine): string {
+  return typeof kept === 'string' ? identityOf(kept) : kept.identity;
+}
+
+/**
+ * One string for each distinct string in the arrays of a class's instances. The pool only grows as
+ * lines are parsed; it is rebuilt from the instances kept once it has doubled, so the strings of
+ * instances that are gone do not stay for long.
+ */
+class StringPool {
+  private strings = new Map<string, string>();
+  private sizeAfterRebuild = 0;
+
+  /** The pool's string equal to `value`, which becomes it if there is none. */
+  share(value: string): string {
+    const shared = this.strings.get(value);
+    if (shared !== undefined) return shared;
+    this.strings.set(value, value);
+    return value;
+  }
+
+  prune(values: readonly unknown[]): void {
+    if (this.strings.size <= 2 * this.sizeAfterRebuild + 1024) return;
+    const strings = new Map<string, string>();
+    for (const value of values) collectArrayStrings(value, strings);
+    this.strings = strings;
+    this.sizeAfterRebuild = strings.size;
+  }
+
+  get size(): number {
+    return this.strings.size;
+  }
+}
+
+function collectArrayStrings(value: unknown, into: Map<string, string>): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    for (const element of value) {
+      if (typeof element === 'string') into.set(element, element);
+      else collectArrayStrings(element, into);
+    }
+    return;
+  }
+  for (const key of Object.keys(value)) collectArrayStrings((value as Record<string, unknown>)[key], into);
+}
 
 /** Longest instance line remembered (UTF-16 code units): a normal instance is well under 100 KiB. */
 const MAX_KEPT_LINE = 1024 * 1024;
@@ -254,19 +378,10 @@ function identityOf(line: string): string {
   return line.length === length ? line : line.slice(0, length);
 }
 
-/** identityOf(a) === identityOf(b), without making either. */
-function sameIdentity(a: string, b: string): boolean {
-  const lengthA = Math.min(IDENTITY_LENGTH, a.charCodeAt(a.length - 1) === 0x2c ? a.length - 1 : a.length);
-  const lengthB = Math.min(IDENTITY_LENGTH, b.charCodeAt(b.length - 1) === 0x2c ? b.length - 1 : b.length);
-  if (lengthA !== lengthB) return false;
-  for (let i = 0; i < lengthA; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
-  return true;
-}
-
-function identityIndex(lines: readonly string[]): Map<string, number> {
+function identityIndex(lines: readonly KeptLine[]): Map<string, number> {
   const index = new Map<string, number>();
   for (let i = 0; i < lines.length; i++) {
-    const identity = identityOf(lines[i]!);
+    const identity = identityOfKept(lines[i]!);
     if (!index.has(identity)) index.set(identity, i);
   }
   return index;
@@ -336,10 +451,16 @@ function inlineClass(line: string): { name: string; value: unknown; comma: boole
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+/** Freezes what JSON.parse made, deeply, with each string in an array replaced by the pool's equal one. */
+function freezeParsed<T>(value: T, strings: StringPool): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const element: unknown = value[i];
+      value[i] = typeof element === 'string' ? strings.share(element) : freezeParsed(element, strings);
+    }
+  } else {
+    for (const key of Object.keys(value)) freezeParsed((value as Record<string, unknown>)[key], strings);
   }
-  return value;
+  return Object.freeze(value);
 }

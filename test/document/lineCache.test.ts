@@ -6,6 +6,7 @@ import { serializeDocument } from '../../src/document/serialize';
 import { decodeRawSample } from '../../src/document/parse';
 import { SampleError } from '../../src/sampling/failureReasons';
 import { SimulatedHost } from '../../src/sources/simulator/simulatedHost';
+import { retainedHeap } from '../helpers/memory';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'documents');
 const fixtures = readdirSync(FIXTURES).filter((file) => file.endsWith('.json'));
@@ -178,7 +179,10 @@ describe('InstanceLineCache', () => {
   });
 
   test('random documents and random edits between samples: always what JSON.parse gives', () => {
-    const json: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 });
+    // Long strings too, so that lines are long enough to be kept as digests; 'binary' strings may
+    // have lone surrogates.
+    const long = fc.tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }), fc.integer({ min: 200, max: 700 })).map(([s, n]) => s.repeat(n));
+    const json: fc.Arbitrary<unknown> = fc.oneof(fc.jsonValue({ maxDepth: 3 }), long, fc.array(long, { maxLength: 3 }));
     const instance = fc.oneof(fc.dictionary(fc.string({ maxLength: 6 }), json, { maxKeys: 4 }), json);
     const documentArb = fc.record({
       schemaVersion: fc.constantFrom(1, 2),
@@ -198,6 +202,14 @@ describe('InstanceLineCache', () => {
         l[n % l.length] += s;
         return l.join('\n');
       }),
+      // One character of a line replaced, anywhere in it (a long line's digest must see it).
+      fc.tuple(fc.nat(), fc.nat(), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })).map(([n, at, c]) => (text: string) => {
+        const l = text.split('\n');
+        const line = l[n % l.length]!;
+        const i = line.length === 0 ? 0 : at % line.length;
+        l[n % l.length] = line.slice(0, i) + c + line.slice(i + 1);
+        return l.join('\n');
+      }),
     );
     fc.assert(
       fc.property(fc.array(fc.tuple(documentArb, edit), { minLength: 1, maxLength: 5 }), (samples) => {
@@ -211,3 +223,84 @@ describe('InstanceLineCache', () => {
     );
   });
 });
+
+describe('InstanceLineCache: long lines (kept as digests) and shared strings', () => {
+  const GUIDS = Array.from({ length: 300 }, (_, i) => `4EA7033C-356C-4EBA-9F77-${String(i).padStart(12, '0')}`);
+  /** A KVP item of about 600 characters, the same for every VM unless `vm` is given. */
+  const item = (name: string, vm = ''): string => `<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem"><PROPERTY NAME="Name" TYPE="string"><VALUE>${name}</VALUE></PROPERTY><PROPERTY NAME="Data" TYPE="string"><VALUE>${vm}${'d'.repeat(500)}</VALUE></PROPERTY></INSTANCE>`;
+  const documentOf = (guids: readonly string[], edit: (guid: string, items: string[]) => void = () => undefined) => ({
+    schemaVersion: 1,
+    classes: {
+      Msvm_KvpExchangeComponent: guids.map((guid) => {
+        const items = [item('OSName'), item('OSVersion'), item('FullyQualifiedDomainName', guid)];
+        edit(guid, items);
+        return { SystemName: guid, GuestIntrinsicExchangeItems: items };
+      }),
+    },
+  });
+  type KvpDocument = { classes: { Msvm_KvpExchangeComponent: Array<{ GuestIntrinsicExchangeItems: string[] }> } };
+
+  test('an unchanged long line gives the same object; one changed character anywhere is seen', () => {
+    const cache = new InstanceLineCache();
+    const text = serializeDocument(documentOf(GUIDS.slice(0, 3)));
+    const first = cache.parse(text) as KvpDocument;
+    const again = cache.parse(text) as KvpDocument;
+    expect(again.classes.Msvm_KvpExchangeComponent).toBe(first.classes.Msvm_KvpExchangeComponent);
+    const line = text.split('\n').find((l) => l.includes(GUIDS[1]!))!;
+    expect(line.length).toBeGreaterThan(1024);
+    for (const at of [line.indexOf('ddd'), Math.floor(line.length / 2), line.lastIndexOf('d')]) {
+      expect(line[at]).toBe('d');
+      const changed = text.replace(line, `${line.slice(0, at)}x${line.slice(at + 1)}`);
+      const parsedNow = cache.parse(changed) as KvpDocument;
+      expect(parsedNow).toEqual(JSON.parse(changed));
+      expect(cache.lastStats).toMatchObject({ parsed: 1, reused: 2 });
+      cache.parse(text);
+    }
+  });
+
+  test('long lines that moved, or gained or lost their comma, are found again and reused', () => {
+    const cache = new InstanceLineCache();
+    const before = cache.parse(serializeDocument(documentOf(GUIDS.slice(0, 4)))) as KvpDocument;
+    // The first VM removed (the others move up), the last one now last but one (it gains a comma).
+    const text = serializeDocument(documentOf([...GUIDS.slice(1, 4), GUIDS[5]!]));
+    const after = cache.parse(text) as KvpDocument;
+    expect(after).toEqual(JSON.parse(text));
+    expect(cache.lastStats).toMatchObject({ parsed: 1, reused: 3 });
+    expect(after.classes.Msvm_KvpExchangeComponent[2]).toBe(before.classes.Msvm_KvpExchangeComponent[3]);
+  });
+
+  test('long lines that differ only in lone surrogates are told apart (UTF-8 would make both U+FFFD)', () => {
+    const cache = new InstanceLineCache();
+    // JSON.stringify escapes lone surrogates; PowerShell and a UTF-16 recording may not: raw ones here.
+    const withSurrogate = (surrogate: string) =>
+      serializeDocument(documentOf(GUIDS.slice(0, 2), (_guid, items) => items.push(`@${'s'.repeat(1100)}`))).replaceAll('@', surrogate);
+    for (const surrogate of ['\ud800', '\udc00', '\ud800', '\udfff']) {
+      const text = withSurrogate(surrogate);
+      expect(text.isWellFormed()).toBe(false);
+      const value = cache.parse(text) as KvpDocument;
+      expect(value.classes.Msvm_KvpExchangeComponent[0]!.GuestIntrinsicExchangeItems[3]!.charCodeAt(0)).toBe(surrogate.charCodeAt(0));
+    }
+  });
+
+  test('equal strings in the arrays of many instances are held once', async () => {
+    // 300 VMs with 2 items in common (about 1.2 KB of text each) and one of their own.
+    const cache = new InstanceLineCache();
+    const heapBefore = await retainedHeap();
+    let kept: unknown = cache.parse(serializeDocument(documentOf(GUIDS)));
+    const heapFirst = (await retainedHeap()) - heapBefore;
+    // Then a third of the VMs change their own item, twice: new strings are shared with the old ones.
+    for (const round of [1, 2]) {
+      kept = cache.parse(serializeDocument(documentOf(GUIDS, (guid, items) => GUIDS.indexOf(guid) % 3 === 0 && (items[2] = item('FullyQualifiedDomainName', `${round}${guid}`)))));
+    }
+    const heapLater = (await retainedHeap()) - heapBefore;
+    expect(kept).toBeDefined();
+    // Each VM's own item: 300 × ~660 characters ≈ 200 KB (one byte each). Held once per VM, the
+    // common items would add 300 × 1.3 KB ≈ 390 KB more.
+    const ownItem = item('FullyQualifiedDomainName', GUIDS[0]).length;
+    expect(heapFirst).toBeLessThan(GUIDS.length * ownItem + 300_000);
+    // The items the changed VMs no longer have may stay in the pool for a while (it is pruned once
+    // it doubled); copies of the common items (100 VMs × 1.3 KB per round) may not.
+    expect(heapLater - heapFirst).toBeLessThan(2 * 100 * ownItem + 60_000);
+  });
+});
+

@@ -9,8 +9,6 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import pino, { type Logger } from 'pino';
 import { createRequestListener } from '../../src/app';
 import { SharedRender } from '../../src/metrics/sharedRender';
@@ -298,26 +296,7 @@ export class ScriptedSource implements SampleSource {
 // ---------------------------------------------------------------------------------------------------
 // Memory
 
-let gcFunction: (() => void) | null = null;
-/** A full GC: jest does not run node with --expose-gc, so the flag is set at run time. */
-export function collectGarbage(): void {
-  if (gcFunction === null) {
-    setFlagsFromString('--expose-gc');
-    gcFunction = runInNewContext('gc') as () => void;
-  }
-  gcFunction();
-  gcFunction();
-}
-
-/**
- * Heap in use after a full GC, in bytes. Waits a moment first: fs.promises keeps the text of the last
- * file read reachable until its file handle has closed, a few ticks after the read resolved.
- */
-export async function retainedHeap(): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
-}
+export { collectGarbage, retainedHeap } from '../helpers/memory';
 
 export const MiB = 1024 * 1024;
 
