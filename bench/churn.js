@@ -4,7 +4,8 @@
 // (compression awaited, as it completes long before the next sample in a running exporter). Prints one
 // JSON line with RSS, heap after a full GC and the number of series at checkpoints.
 const { ChurnHost } = require('./lib/churn');
-const { createSampling } = require('./lib/harness');
+const { createSampling, dist } = require('./lib/harness');
+const { textOf } = require(`${dist}/metrics/familyText`);
 const { round } = require('./lib/stats');
 
 // prom-client's GC histogram gains a kind label value the first time a kind of GC happens (at most a
@@ -33,7 +34,7 @@ async function main() {
   let modelText = '';
   const publish = body.publish.bind(body);
   body.publish = (rendered) => {
-    modelText = rendered;
+    modelText = typeof rendered === 'string' ? rendered : textOf(rendered);
     return publish(rendered);
   };
   const signal = new AbortController().signal;

@@ -60,8 +60,8 @@ async function main() {
   // The first sample, compressed, then the bytes a scrape gets, for the minimal server.
   await timedSampler.sample(new AbortController().signal);
   await body.lastCompressed;
-  const identity = body.compose(await metrics.render(), false).body;
-  const gzip = body.compose(await metrics.render(), true).body;
+  const identity = Buffer.concat(body.compose(await metrics.render(), false).chunks);
+  const gzip = Buffer.concat(body.compose(await metrics.render(), true).chunks);
   function serveFromMemory(request, response) {
     const gz = /\bgzip\b/.test(request.headers['accept-encoding'] ?? '');
     const bytes = gz ? gzip : identity;

@@ -25,14 +25,26 @@ function acceptsGzip(request: IncomingMessage): boolean {
 /** Serves the telemetry path: the last published model metrics and the exporter's own metrics. */
 function createMetricsHandler(deps: AppDependencies): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   return async (request, response) => {
-    const { body, gzip } = deps.body.compose(await deps.exporterMetricsText(), acceptsGzip(request));
+    const { chunks, length, gzip } = deps.body.compose(await deps.exporterMetricsText(), acceptsGzip(request));
     response.writeHead(200, {
       'Content-Type': CONTENT_TYPE,
-      'Content-Length': body.length,
+      'Content-Length': length,
       Vary: 'Accept-Encoding',
       ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
     });
-    response.end(body);
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
+    if (chunks.length === 1) {
+      response.end(chunks[0]);
+      return;
+    }
+    // Several buffers (an uncompressed body not kept whole): written together, without a copy.
+    response.cork();
+    for (const chunk of chunks) response.write(chunk);
+    response.end();
+    response.uncork();
   };
 }
 

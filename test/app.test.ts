@@ -106,6 +106,8 @@ describe('HTTP app', () => {
     const stable = (t: string): string => t.split('\n').filter((line) => !line.startsWith('hyperv_collector_duration')).join('\n');
     expect(stable(text)).toBe(stable(plain.text));
     expect(plain.headers['content-encoding']).toBeUndefined();
+    // The uncompressed body goes out family by family: its length still matches what was written.
+    expect(Number(plain.headers['content-length'])).toBe(Buffer.byteLength(plain.text));
   });
 
   test('gzip;q=0 is not gzip', async () => {

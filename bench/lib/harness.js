@@ -19,9 +19,9 @@ class TimedScrapeBody extends ScrapeBody {
     this.lastCompressed = Promise.resolve();
   }
 
-  publish(modelText) {
+  publish(rendering) {
     const started = performance.now();
-    const done = super.publish(modelText);
+    const done = super.publish(rendering);
     this.lastPublishMs = performance.now() - started;
     this.lastCompressed = done.then(() => performance.now());
     return done;

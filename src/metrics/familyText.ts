@@ -12,8 +12,8 @@ export interface FamilyOutput {
 }
 
 // Array joins rather than template literals: a join makes one flat string, while concatenation makes a
-// tree of pieces that every later concatenation and the final encoding of the body walk again. The
-// collectors keep these strings from one sample to the next, so they are built flat once.
+// tree of pieces that the encoding of the body walks again. The collectors keep these strings from one
+// sample to the next, so they are built flat once.
 
 /** `name{labels} ` (or `name ` without labels): a sample line up to its value. */
 export function linePrefix(family: MetricFamily, labels: string): string {
@@ -25,12 +25,37 @@ export function sampleLine(family: MetricFamily, labels: string, value: number):
   return [family.name, labels === '' ? ' ' : `{${labels}} `, formatValue(value), '\n'].join('');
 }
 
+/** A family as rendered: its HELP and TYPE lines, then its sample lines, as the pieces they were made of. */
+export interface RenderedFamily {
+  readonly name: string;
+  /**
+   * The header, then the lines as the collector handed them over. Pieces that a collector reuses from
+   * one sample to the next are the very same strings, so that a family whose pieces are all the same
+   * as before is known to be unchanged without reading it.
+   */
+  readonly pieces: readonly string[];
+}
+
+/** The exposition text of rendered families. */
+export function textOf(families: readonly RenderedFamily[]): string {
+  return families.map((family) => family.pieces.join('')).join('');
+}
+
+/** One header string per family, made once: part of what makes an unchanged family the same pieces. */
+const HEADERS = new WeakMap<MetricFamily, string>();
+
+function headerOf(family: MetricFamily): string {
+  let header = HEADERS.get(family);
+  if (header === undefined) HEADERS.set(family, (header = familyHeader(family)));
+  return header;
+}
+
 /**
- * Collects the sample lines of each family and renders them under their HELP and TYPE. Text is only
- * appended (V8 keeps it as a rope until the body is encoded), so reused lines are never copied here.
+ * Collects the sample lines of each family and renders them under their HELP and TYPE. Lines are
+ * only collected, never copied or concatenated here.
  */
 export class FamilyText implements FamilyOutput {
-  private readonly texts = new Map<MetricFamily, string>();
+  private readonly pieces = new Map<MetricFamily, string[]>();
 
   sample(family: MetricFamily, labels: string, value: number): void {
     this.lines(family, sampleLine(family, labels, value));
@@ -38,17 +63,18 @@ export class FamilyText implements FamilyOutput {
 
   lines(family: MetricFamily, text: string): void {
     if (text === '') return;
-    const before = this.texts.get(family);
-    this.texts.set(family, before === undefined ? text : before + text);
+    const pieces = this.pieces.get(family);
+    if (pieces === undefined) this.pieces.set(family, [headerOf(family), text]);
+    else pieces.push(text);
   }
 
-  /** The families in the given order, each under its HELP and TYPE; families without samples are left out. */
-  render(families: readonly MetricFamily[]): string {
-    let text = '';
+  /** The families in the given order; families without samples are left out. */
+  render(families: readonly MetricFamily[]): RenderedFamily[] {
+    const rendered: RenderedFamily[] = [];
     for (const family of families) {
-      const lines = this.texts.get(family);
-      if (lines !== undefined) text += familyHeader(family) + lines;
+      const pieces = this.pieces.get(family);
+      if (pieces !== undefined) rendered.push({ name: family.name, pieces });
     }
-    return text;
+    return rendered;
   }
 }

@@ -1,57 +1,126 @@
 import { constants, crc32, deflateRaw } from 'node:zlib';
+import type { RenderedFamily } from './familyText';
 import type { DeflatedPrefix } from './gzipSplice';
 
 /**
- * Deflates the model metrics once per sample, family by family, recompressing only the families whose
- * bytes changed since the last sample (in a steady host: the uptime family). Each family is deflated
- * on its own and ends in a sync flush (byte-aligned, not final), so the pieces concatenate into one
- * valid raw deflate stream (RFC 1951) that gzipWithPrefix wraps as before; the CRC-32 of the whole is
- * combined from the families' CRCs. Compression runs on the libuv thread pool, never on the event loop.
+ * The model metrics of a sample, family by family, as the collectors rendered them: what an
+ * uncompressed scrape is encoded from. Only the compressed form is kept as bytes.
+ */
+export interface ModelText {
+  readonly families: ReadonlyArray<{ readonly pieces: readonly string[]; readonly byteLength: number }>;
+  /** In bytes (UTF-8). */
+  readonly length: number;
+}
+
+/**
+ * Encodes and deflates the model metrics once per sample, family by family, and only the families
+ * that changed since the last sample (in a steady host: the uptime family). A family whose pieces
+ * are the very strings of the last sample (or equal ones) is unchanged without being encoded again.
+ * Each family is deflated on its own and ends in a sync flush (byte-aligned, not final), so the
+ * pieces concatenate into one valid raw deflate stream (RFC 1951) that gzipWithPrefix wraps; the
+ * CRC-32 of the whole is combined from the families' CRCs. Compression runs on the libuv thread
+ * pool, never on the event loop.
  *
  * Until the changed families are compressed, `provisional` is the same stream with those families as
  * stored (uncompressed) blocks: gzip clients get the new sample at once, at about its final size,
  * instead of the whole body uncompressed.
  */
 export class IncrementalDeflate {
-  /** The last sample's families by name ("" for text before the first family). */
+  /** The last sample's families by name. */
   private previous = new Map<string, Segment>();
 
   /** The last deflate: families recompressed and reused (for tests and the bench). */
   lastStats = { segments: 0, deflated: 0, reused: 0 };
 
-  deflate(prefix: Buffer): { provisional: DeflatedPrefix | null; done: Promise<DeflatedPrefix> } {
+  deflate(rendered: readonly RenderedFamily[]): { text: ModelText; provisional: DeflatedPrefix | null; done: Promise<DeflatedPrefix> } {
     const previous = this.previous;
-    // Each family with what the last sample had for the same bytes under the same name (or null).
-    const families = familyBounds(prefix).map(([start, end]) => {
-      const bytes = prefix.subarray(start, end);
-      const name = familyName(bytes);
-      const before = previous.get(name);
-      const reused: Segment | null = before !== undefined && before.bytes.equals(bytes) ? { bytes, deflated: before.deflated, crc: before.crc } : null;
-      return { name, bytes, reused, crc: reused?.crc ?? crc32(bytes) };
+    let length = 0;
+    let changedBytes = 0;
+    // Each family with what the last sample had for it under the same name, or its new bytes.
+    const families = rendered.map((family) => {
+      const before = previous.get(family.name);
+      if (before !== undefined && samePieces(before.pieces, family.pieces)) {
+        length += before.byteLength;
+        return { name: family.name, pieces: family.pieces, byteLength: before.byteLength, crc: before.crc, reused: before, bytes: null };
+      }
+      const bytes = encode(family.pieces);
+      length += bytes.length;
+      changedBytes += bytes.length;
+      return { name: family.name, pieces: family.pieces, byteLength: bytes.length, crc: crc32(bytes), reused: null, bytes };
     });
-    const changed = families.filter((family) => family.reused === null);
-    const changedBytes = changed.reduce((sum, family) => sum + family.bytes.length, 0);
+    const changed = families.filter((family) => family.reused === null).length;
     const provisional =
-      changed.length < families.length && changedBytes <= prefix.length / 4
+      changed < families.length && changedBytes <= length / 4
         ? combine(
-            families.map((family) => family.reused ?? { bytes: family.bytes, deflated: storedBlocks(family.bytes), crc: family.crc }),
-            prefix.length,
+            families.map((family) => ({ byteLength: family.byteLength, deflated: family.reused?.deflated ?? storedBlocks(family.bytes!), crc: family.crc })),
+            length,
           )
         : null;
     const done = Promise.all(
-      families.map(async (family): Promise<Segment> => family.reused ?? { bytes: family.bytes, deflated: await deflateSegment(family.bytes), crc: family.crc }),
+      families.map(
+        async (family): Promise<Segment> => ({
+          pieces: family.pieces,
+          byteLength: family.byteLength,
+          deflated: family.reused?.deflated ?? (await deflateSegment(family.bytes!)),
+          crc: family.crc,
+        }),
+      ),
     ).then((segments) => {
       this.previous = new Map(segments.map((segment, i) => [families[i]!.name, segment]));
-      this.lastStats = { segments: segments.length, deflated: changed.length, reused: segments.length - changed.length };
-      return combine(segments, prefix.length);
+      this.lastStats = { segments: segments.length, deflated: changed, reused: segments.length - changed };
+      return combine(segments, length);
     });
-    return { provisional, done };
+    return { text: { families: families.map(({ pieces, byteLength }) => ({ pieces, byteLength })), length }, provisional, done };
   }
 }
 
-function combine(segments: readonly Segment[], length: number): DeflatedPrefix {
+/** The UTF-8 bytes of a family, as encode makes them. */
+export function encodeFamily(family: { readonly pieces: readonly string[]; readonly byteLength: number }): Buffer {
+  return encode(family.pieces, family.byteLength);
+}
+
+/** Whether the pieces make the same text: the same strings (the common case), or equal ones. */
+function samePieces(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The UTF-8 bytes of the pieces, written one by one (no string of the whole family is made). */
+function encode(pieces: readonly string[], byteLength?: number): Buffer {
+  let length = byteLength ?? 0;
+  if (byteLength === undefined) for (const piece of pieces) length += Buffer.byteLength(piece, 'utf8');
+  const bytes = Buffer.allocUnsafeSlow(length);
+  let at = 0;
+  for (const piece of pieces) at += bytes.write(piece, at, 'utf8');
+  return bytes;
+}
+
+/**
+ * Text cut into families at each "# HELP" line (text before the first one is a family named ""): for
+ * text that comes whole rather than from the collectors.
+ */
+export function familiesOfText(text: string): RenderedFamily[] {
+  const starts: number[] = text.startsWith(HELP) ? [0] : [];
+  for (let at = text.indexOf(`\n${HELP}`); at >= 0; at = text.indexOf(`\n${HELP}`, at + 1)) starts.push(at + 1);
+  const families: RenderedFamily[] = [];
+  const first = starts[0] ?? text.length;
+  if (first > 0) families.push({ name: '', pieces: [text.slice(0, first)] });
+  starts.forEach((start, i) => {
+    const end = starts[i + 1] ?? text.length;
+    let nameEnd = start + HELP.length;
+    while (nameEnd < end && text[nameEnd] !== ' ' && text[nameEnd] !== '\n') nameEnd++;
+    families.push({ name: text.slice(start + HELP.length, nameEnd), pieces: [text.slice(start, end)] });
+  });
+  return families;
+}
+
+const HELP = '# HELP ';
+
+function combine(segments: ReadonlyArray<{ readonly byteLength: number; readonly deflated: Buffer; readonly crc: number }>, length: number): DeflatedPrefix {
   let crc = 0;
-  for (const segment of segments) crc = crc32Combine(crc, segment.crc, segment.bytes.length);
+  for (const segment of segments) crc = crc32Combine(crc, segment.crc, segment.byteLength);
   return { deflated: Buffer.concat(segments.map((segment) => segment.deflated)), crc, length };
 }
 
@@ -69,39 +138,10 @@ export function storedBlocks(bytes: Buffer): Buffer {
 }
 
 interface Segment {
-  readonly bytes: Buffer;
+  readonly pieces: readonly string[];
+  readonly byteLength: number;
   readonly deflated: Buffer;
   readonly crc: number;
-}
-
-const HASH = 0x23;
-const HELP = Buffer.from('# HELP ');
-
-/**
- * [start, end) of each family (from its # HELP line) and of any text before the first one. Looks for
- * "#" (memchr) and checks for a line start and "# HELP " there: much faster than a search for the
- * whole needle.
- */
-function familyBounds(prefix: Buffer): Array<[number, number]> {
-  const bounds: Array<[number, number]> = [];
-  let start = 0;
-  let at = prefix.indexOf(HASH, 0);
-  while (at >= 0) {
-    if (at > start && prefix[at - 1] === 0x0a && prefix.compare(HELP, 0, HELP.length, at, at + HELP.length) === 0) {
-      bounds.push([start, at]);
-      start = at;
-    }
-    at = prefix.indexOf(HASH, at + 1);
-  }
-  if (prefix.length > start) bounds.push([start, prefix.length]);
-  return bounds;
-}
-
-/** The metric name of a family's "# HELP name …" line; "" for text that is not a family. */
-function familyName(bytes: Buffer): string {
-  if (bytes.compare(HELP, 0, HELP.length, 0, Math.min(bytes.length, HELP.length)) !== 0) return '';
-  const end = bytes.indexOf(0x20, HELP.length);
-  return bytes.toString('latin1', HELP.length, end < 0 ? bytes.length : end);
 }
 
 function deflateSegment(bytes: Buffer): Promise<Buffer> {

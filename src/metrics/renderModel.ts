@@ -1,6 +1,6 @@
 import type { HostModel } from '../model/hostModel';
 import type { ModelCollector } from './collectors/collector';
-import { FamilyText } from './familyText';
+import { FamilyText, textOf, type RenderedFamily } from './familyText';
 
 export interface CollectorRun {
   readonly collector: string;
@@ -10,8 +10,11 @@ export interface CollectorRun {
 }
 
 export interface RenderedModel {
-  readonly text: string;
+  /** Every collector's families, in collector order. */
+  readonly families: readonly RenderedFamily[];
   readonly runs: readonly CollectorRun[];
+  /** The exposition text of the families (made when asked for; the sampler publishes the families). */
+  readonly text: string;
 }
 
 /**
@@ -19,7 +22,7 @@ export interface RenderedModel {
  * (and reports success 0); the others are still rendered.
  */
 export function renderModel(model: HostModel, collectors: readonly ModelCollector[]): RenderedModel {
-  let text = '';
+  const families: RenderedFamily[] = [];
   const runs: CollectorRun[] = [];
   for (const collector of collectors) {
     const started = process.hrtime.bigint();
@@ -27,12 +30,18 @@ export function renderModel(model: HostModel, collectors: readonly ModelCollecto
     let run: { success: boolean; error?: unknown };
     try {
       collector.collect(model, writer);
-      text += writer.render(collector.families);
+      families.push(...writer.render(collector.families));
       run = { success: true };
     } catch (error) {
       run = { success: false, error };
     }
     runs.push({ collector: collector.name, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9, ...run });
   }
-  return { text, runs };
+  return {
+    families,
+    runs,
+    get text() {
+      return textOf(families);
+    },
+  };
 }

@@ -68,7 +68,7 @@ export class Sampler implements SampleCallbacks {
     this.recordDiagnostics(diagnostics.entries());
     this.pendingModel = model;
     // Scrapes see the new text at once; compression finishes in the background.
-    void this.deps.body.publish(rendered.text).catch((err: unknown) => this.deps.logger.error({ err }, 'compressing the metrics failed'));
+    void this.deps.body.publish(rendered.families).catch((err: unknown) => this.deps.logger.error({ err }, 'compressing the metrics failed'));
   }
 
   succeeded(durationSeconds: number): void {

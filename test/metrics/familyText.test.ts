@@ -1,5 +1,5 @@
 import type { MetricFamily } from '../../src/metrics/exposition';
-import { FamilyText, linePrefix, sampleLine } from '../../src/metrics/familyText';
+import { FamilyText, linePrefix, sampleLine, textOf } from '../../src/metrics/familyText';
 import { VmFragmentCache } from '../../src/metrics/vmFragmentCache';
 
 const a: MetricFamily = { name: 'a_total', help: 'A, with a \\ backslash\nand a newline.', type: 'counter' };
@@ -37,10 +37,29 @@ describe('FamilyText', () => {
       'b -Inf',
       '',
     ].join('\n');
-    expect(text.render([a, b, c])).toBe(expected);
-    expect(lines.render([a, b, c])).toBe(expected);
+    expect(textOf(text.render([a, b, c]))).toBe(expected);
+    expect(textOf(lines.render([a, b, c]))).toBe(expected);
+    expect(text.render([a, b, c]).map((family) => family.name)).toEqual(['a_total', 'b']);
     expect(`${linePrefix(b, 'x="1"')}1\n`).toBe(sampleLine(b, 'x="1"', 1));
     expect(`${linePrefix(b, '')}1\n`).toBe(sampleLine(b, '', 1));
+  });
+});
+
+describe('FamilyText pieces', () => {
+  test('lines are handed over as they came, under the same header string at every render', () => {
+    const line = sampleLine(b, 'x="1"', 1);
+    const render = (): readonly string[] => {
+      const text = new FamilyText();
+      text.lines(b, line);
+      text.lines(b, line);
+      return text.render([b])[0]!.pieces;
+    };
+    const first = render();
+    const second = render();
+    expect(first).toHaveLength(3);
+    // The very same strings: what lets an unchanged family be recognised without reading it.
+    first.forEach((piece, i) => expect(Object.is(piece, second[i])).toBe(true));
+    expect(first[1]).toBe(line);
   });
 });
 

@@ -1,10 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 import { gzipWithPrefix, type DeflatedPrefix } from '../../src/metrics/gzipSplice';
-import { IncrementalDeflate } from '../../src/metrics/incrementalDeflate';
+import { IncrementalDeflate, familiesOfText } from '../../src/metrics/incrementalDeflate';
 
 /** The prefix as the exporter compresses it once per sample. */
 function deflatePrefix(prefix: Buffer): Promise<DeflatedPrefix> {
-  return new IncrementalDeflate().deflate(prefix).done;
+  return new IncrementalDeflate().deflate(familiesOfText(prefix.toString('utf8'))).done;
 }
 
 describe('gzipWithPrefix', () => {

@@ -24,9 +24,6 @@ export const heartbeatCollector: ModelCollector = {
   families: [heartbeatOk, heartbeatStatus, applicationHealth],
   collect(model, out) {
     rendered.startRender();
-    let okText = '';
-    let statusText = '';
-    let healthText = '';
     for (const vm of model.vms) {
       const heartbeat = vm.components.find((component) => component.name === 'heartbeat');
       if (heartbeat?.status == null) continue;
@@ -41,13 +38,10 @@ export const heartbeatCollector: ModelCollector = {
         fragments = [sampleLine(heartbeatOk, labels, bool(isAnswering(heartbeat.status))), statusLines.join(''), healthLines.join('')];
         rendered.set(vm.id, inputs, fragments);
       }
-      okText += fragments[0]!;
-      statusText += fragments[1]!;
-      healthText += fragments[2]!;
+      out.lines(heartbeatOk, fragments[0]!);
+      out.lines(heartbeatStatus, fragments[1]!);
+      out.lines(applicationHealth, fragments[2]!);
     }
-    out.lines(heartbeatOk, okText);
-    out.lines(heartbeatStatus, statusText);
-    out.lines(applicationHealth, healthText);
     rendered.endRender();
   },
 };

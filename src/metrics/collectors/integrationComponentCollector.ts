@@ -31,7 +31,6 @@ export const integrationComponentCollector: ModelCollector = {
   families: FAMILIES,
   collect(model, out) {
     rendered.startRender();
-    const texts = ['', '', '', '', ''];
     for (const vm of model.vms) {
       const labels = vmLabels(vm);
       const inputs = [labels, vm.components];
@@ -53,9 +52,8 @@ export const integrationComponentCollector: ModelCollector = {
         fragments = lines.map((family) => family.join(''));
         rendered.set(vm.id, inputs, fragments);
       }
-      for (let i = 0; i < texts.length; i++) texts[i] += fragments[i]!;
+      for (let i = 0; i < FAMILIES.length; i++) out.lines(FAMILIES[i]!, fragments[i]!);
     }
-    FAMILIES.forEach((family, i) => out.lines(family, texts[i]!));
     rendered.endRender();
   },
 };

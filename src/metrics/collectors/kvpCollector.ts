@@ -21,8 +21,6 @@ export const kvpCollector: ModelCollector = {
   families: [items, guestInfo],
   collect(model, out) {
     rendered.startRender();
-    let itemsText = '';
-    let guestText = '';
     for (const vm of model.vms) {
       const labels = vmLabels(vm);
       const inputs = [labels, vm.kvpItems, vm.guest];
@@ -45,11 +43,9 @@ export const kvpCollector: ModelCollector = {
         fragments = [itemLines.join(''), guestLine];
         rendered.set(vm.id, inputs, fragments);
       }
-      itemsText += fragments[0]!;
-      guestText += fragments[1]!;
+      out.lines(items, fragments[0]!);
+      out.lines(guestInfo, fragments[1]!);
     }
-    out.lines(items, itemsText);
-    out.lines(guestInfo, guestText);
     rendered.endRender();
   },
 };

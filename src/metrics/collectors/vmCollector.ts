@@ -22,9 +22,6 @@ export const vmCollector: ModelCollector = {
   families: [info, state, uptime],
   collect(model, out) {
     rendered.startRender();
-    let infoText = '';
-    let stateText = '';
-    let uptimeText = '';
     for (const vm of model.vms) {
       const labels = vmLabels(vm);
       const inputs = [labels, vm.state];
@@ -34,13 +31,12 @@ export const vmCollector: ModelCollector = {
         fragments = [sampleLine(info, labels, 1), stateLines.join(''), linePrefix(uptime, labels)];
         rendered.set(vm.id, inputs, fragments);
       }
-      infoText += fragments[0]!;
-      stateText += fragments[1]!;
-      if (vm.uptimeSeconds !== null) uptimeText += `${fragments[2]!}${formatValue(vm.uptimeSeconds)}\n`;
+      // Each VM's lines handed over as they are: families whose lines are all reused are then known
+      // to be unchanged without reading them (IncrementalDeflate).
+      out.lines(info, fragments[0]!);
+      out.lines(state, fragments[1]!);
+      if (vm.uptimeSeconds !== null) out.lines(uptime, `${fragments[2]!}${formatValue(vm.uptimeSeconds)}\n`);
     }
-    out.lines(info, infoText);
-    out.lines(state, stateText);
-    out.lines(uptime, uptimeText);
     rendered.endRender();
   },
 };
