@@ -167,6 +167,13 @@ function Get-HealthProbeUrl {
     return "http://${hostPart}:${port}/-/healthy"
 }
 
+function Get-NodeOptions {
+    # The node options of dist\main.js's first line (docs/performance.md): a 2 MiB young generation and
+    # an old generation let grow 25% before it is collected keep the memory small and flat. (Its glibc
+    # settings do not apply to Windows.) test/packaging/windows-service.test.ts keeps the two in step.
+    @('--max-semi-space-size=2', '--heap-growing-percent=25')
+}
+
 function New-WinSWConfiguration {
     # Returns the WinSW XML. Only elements understood by WinSW 1.17 and 2.x are used, so an admin may
     # swap in a newer WinSW with -WinSWPath. No credentials go into this file.
@@ -191,7 +198,7 @@ function New-WinSWConfiguration {
     $writer.WriteElementString('name', $DisplayName)
     $writer.WriteElementString('description', 'Prometheus exporter for Hyper-V integration components (heartbeat, KVP exchange, shutdown, time sync, VSS, guest service interface) per VM.')
     $writer.WriteElementString('executable', $NodePath)
-    $writer.WriteElementString('arguments', (Join-CommandLine -Arguments (@($MainScriptPath) + $ExporterArguments)))
+    $writer.WriteElementString('arguments', (Join-CommandLine -Arguments (@(Get-NodeOptions) + @($MainScriptPath) + $ExporterArguments)))
     $writer.WriteElementString('workingdirectory', $WorkingDirectory)
     $writer.WriteStartElement('env')
     $writer.WriteAttributeString('name', 'NODE_ENV')

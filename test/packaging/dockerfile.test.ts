@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { runtimeSettingsOf } from '../../src/runtimeSettings';
 import { describeWithTool, ensureBuilt, freePort, optionalRequire, repoPath, repoRoot } from './support';
 
 const dockerfileText = fs.readFileSync(repoPath('Dockerfile'), 'utf8');
@@ -248,7 +249,13 @@ describe('Dockerfile structure', () => {
   test('the exporter is the exec-form entrypoint, so flags pass through, and the default source is the simulator', () => {
     const entrypoints = stageText(runtimeStage, 'ENTRYPOINT');
     expect(entrypoints).toHaveLength(1);
-    expect(execForm(entrypoints[0]!)).toEqual(['node', 'dist/main.js']);
+    // With the runtime settings of src/main.ts's first line: its node options, and its environment.
+    const settings = runtimeSettingsOf(repoPath('src', 'main.ts'));
+    expect(settings.nodeOptions.length).toBeGreaterThan(0);
+    expect(execForm(entrypoints[0]!)).toEqual(['node', ...settings.nodeOptions, 'dist/main.js']);
+    const environment: Record<string, string> = {};
+    for (const env of stageText(runtimeStage, 'ENV')) for (const [, name, value] of env.matchAll(/(\w+)=(\S+)/g)) environment[name!] = value!;
+    expect(environment).toMatchObject(settings.env);
     const commands = stageText(runtimeStage, 'CMD');
     expect(commands).toHaveLength(1);
     expect(execForm(commands[0]!)).toEqual(['--source=simulator']);

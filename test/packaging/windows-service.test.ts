@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runtimeSettingsOf } from '../../src/runtimeSettings';
 import { describeWithTool, findPwsh, repoPath } from './support';
 
 const installScript = repoPath('scripts', 'install-service.ps1');
@@ -118,7 +119,7 @@ param([Parameter(Mandatory = $true)][string] $InstallScript, [Parameter(Mandator
 $ErrorActionPreference = 'Stop'
 $ast = [System.Management.Automation.Language.Parser]::ParseFile($InstallScript, [ref] $null, [ref] $null)
 $definitions = $ast.FindAll({ param($node) $node -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $false)
-foreach ($name in @('ConvertTo-CommandLineArgument', 'Join-CommandLine', 'Get-ListenPort', 'Get-HealthProbeUrl', 'New-WinSWConfiguration')) {
+foreach ($name in @('ConvertTo-CommandLineArgument', 'Join-CommandLine', 'Get-ListenPort', 'Get-HealthProbeUrl', 'Get-NodeOptions', 'New-WinSWConfiguration')) {
     $definition = $definitions | Where-Object { $_.Name -eq $name } | Select-Object -First 1
     if (-not $definition) { throw "install-service.ps1 has no function $name" }
     . ([scriptblock]::Create($definition.Extent.Text))
@@ -154,7 +155,8 @@ $commandLine = $document.service.arguments
 $printArguments = 'process.stdout.write(JSON.stringify(process.argv.slice(1)))'
 $startInfo = New-Object System.Diagnostics.ProcessStartInfo
 $startInfo.FileName = $NodePath
-$startInfo.Arguments = (ConvertTo-CommandLineArgument -Argument '-e') + ' ' + (ConvertTo-CommandLineArgument -Argument $printArguments) + ' ' + $commandLine
+# '--': the node options at the start of the command line are to be printed, not taken by this node.
+$startInfo.Arguments = (ConvertTo-CommandLineArgument -Argument '-e') + ' ' + (ConvertTo-CommandLineArgument -Argument $printArguments) + ' -- ' + $commandLine
 $startInfo.RedirectStandardOutput = $true
 $startInfo.UseShellExecute = $false
 $process = [System.Diagnostics.Process]::Start($startInfo)
@@ -175,7 +177,8 @@ foreach ($address in @(':10062', '0.0.0.0:10062', '10.0.0.5:10062', '[::]:10062'
 }
 
 [pscustomobject] @{
-    expectedArguments = $exporterArguments
+    expectedArguments = @(Get-NodeOptions) + $exporterArguments
+    nodeOptions = @(Get-NodeOptions)
     receivedArguments = ($received | ConvertFrom-Json)
     service = [pscustomobject] @{
         id = $document.service.id
@@ -300,6 +303,7 @@ describeWithTool(
     test('the WinSW configuration runs node with dist\\main.js and the flags exactly as given', () => {
       const report = JSON.parse(runPwshScript(helperHarnessSource, ['-InstallScript', installScript, '-NodePath', process.execPath])) as {
         expectedArguments: string[];
+        nodeOptions: string[];
         receivedArguments: string[];
         service: Record<string, unknown>;
         ports: Record<string, number>;
@@ -308,6 +312,8 @@ describeWithTool(
       };
       // Quoting round trip: spaces, quotes, trailing backslashes, '&' and '<' (XML), and an empty argument.
       expect(report.receivedArguments).toEqual(report.expectedArguments);
+      // node runs with the node options of src/main.ts's first line, ahead of dist\main.js.
+      expect(report.nodeOptions).toEqual(runtimeSettingsOf(repoPath('src', 'main.ts')).nodeOptions);
       expect(report.service).toEqual({
         id: 'hyperv-ic-exporter',
         name: 'Hyper-V IC exporter & friends',
