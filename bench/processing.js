@@ -12,7 +12,7 @@ async function main() {
   const warmup = Math.max(3, Math.round(samples / 5));
 
   const stages = instrument({
-    decode: ['document/parse', 'decodeRawSample'],
+    decode: ['document/parse', 'decodeRawSampleInSlices'],
     document: ['document/classReuse', 'ClassParseCache.prototype.parse'],
     model: ['model/buildHostModel', 'buildHostModel'],
     render: ['metrics/renderModel', 'renderModel'],

@@ -233,13 +233,13 @@ async function latencyWhileSampling(server) {
     const idleP99 = percentile(idle.requests.map(latency), 99);
     const busyP99 = percentile(duringProcessing.map(latency), 99);
     const compressionP99 = percentile(duringCompression.map(latency), 99);
-    const longestSlice = Math.max(...processingMs);
+    const longestSample = Math.max(...processingMs);
     raw.latency[name] = {
       idle: { requests: idle.requests.length, p50: median(idle.requests.map(latency)), p99: idleP99 },
       duringProcessing: { requests: duringProcessing.length, p50: median(duringProcessing.map(latency)), p99: busyP99 },
       duringCompression: { requests: duringCompression.length, p50: median(duringCompression.map(latency)), p99: compressionP99 },
       samples: windows.length,
-      sampleOnEventLoopUnderLoadMs: { median: median(processingMs), max: longestSlice },
+      sampleWallTimeUnderLoadMs: { median: median(processingMs), max: longestSample },
       failures: idle.failures + busy.failures,
     };
     // Shown, not judged (the issue asks to show it): a scrape that meets a sample waits for the sample's
@@ -247,7 +247,7 @@ async function latencyWhileSampling(server) {
     row(`${name}: scrape p99 without sampling`, idleP99, '', null, ' ms');
     row(`${name}: scrape p99 while a sample is processed (${duringProcessing.length} scrapes, ${windows.length} samples)`, busyP99, '', null, ' ms');
     row(`${name}: scrape p99 while a sample's gzip is made, after its synchronous part (${duringCompression.length} scrapes)`, compressionP99, '', null, ' ms');
-    row(`${name}: a sample's time on the event loop under this load (median / max)`, `${round(median(processingMs), 1)} / ${round(longestSlice, 1)}`, '', null, ' ms');
+    row(`${name}: a sample from start to published, under this load (median / max; done in slices, scrapes served in between)`, `${round(median(processingMs), 1)} / ${round(longestSample, 1)}`, '', null, ' ms');
   }
 }
 

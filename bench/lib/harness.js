@@ -55,11 +55,15 @@ function instrument(stages) {
     totals[stage] = 0;
     owner[key] = function timed(...args) {
       const started = performance.now();
+      let result;
       try {
-        return original.apply(this, args);
+        result = original.apply(this, args);
       } finally {
-        totals[stage] += performance.now() - started;
+        if (!(result instanceof Promise)) totals[stage] += performance.now() - started;
       }
+      // An async stage (done in slices): its time until it settled, pauses included.
+      if (result instanceof Promise) return result.finally(() => (totals[stage] += performance.now() - started));
+      return result;
     };
   }
   return {

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { PauseInterrupted } from './pauseInterrupted';
 
 /**
  * Parses a sample document written one instance per line, reusing what the previous sample parsed.
@@ -52,7 +53,31 @@ export class InstanceLineCache {
 
   /** JSON.parse(text), reusing the instances of the previous call where their lines are unchanged. */
   parse(text: string): unknown {
-    const value = this.tryLines(text);
+    const steps = this.lines(text);
+    let step = steps.next();
+    while (step.done !== true) step = steps.next();
+    return this.finish(step.value, text);
+  }
+
+  /**
+   * parse(text), with `pause()` awaited after every SLICE_CHARACTERS of instance lines. What `pause`
+   * throws (an abort) is thrown as PauseInterrupted, and nothing of this text is kept then.
+   */
+  async parseInSlices(text: string, pause: () => Promise<void>): Promise<unknown> {
+    const steps = this.lines(text);
+    let step = steps.next();
+    while (step.done !== true) {
+      try {
+        await pause();
+      } catch (error) {
+        throw new PauseInterrupted(error);
+      }
+      step = steps.next();
+    }
+    return this.finish(step.value, text);
+  }
+
+  private finish(value: unknown, text: string): unknown {
     if (value !== NOT_LINES) return value;
     this.lastStats = { layout: false, lines: 0, parsed: 0, reused: 0 };
     // Not this layout: nothing of the previous sample can be reused, and keeping it would only hold memory.
@@ -60,7 +85,11 @@ export class InstanceLineCache {
     return JSON.parse(text) as unknown;
   }
 
-  private tryLines(text: string): unknown {
+  /**
+   * The work of parse, yielding after every SLICE_CHARACTERS of instance lines; returns the value, or
+   * NOT_LINES when the text does not have the layout. Only the end of it changes what is kept.
+   */
+  private *lines(text: string): Generator<void, unknown, void> {
     // Cheap test first: the layout's first line ends with the opening of "classes".
     const firstBreak = text.indexOf('\n');
     if (firstBreak < 0) return NOT_LINES;
@@ -84,6 +113,7 @@ export class InstanceLineCache {
     let parsed = 0;
     let reused = 0;
     let kept = 0;
+    let sliced = 0;
     let i = 1;
     // Whether another class may follow (the previous one closed with "],"), and whether one has.
     let more = true;
@@ -132,6 +162,11 @@ export class InstanceLineCache {
         while (i < count) {
           const instanceLine = lines[i]!;
           i++;
+          sliced += instanceLine.length;
+          if (sliced >= SLICE_CHARACTERS) {
+            sliced = 0;
+            yield;
+          }
           if (instanceLine === ']' || instanceLine === '],') {
             // "…,\n]" is a trailing comma: not JSON.
             if (lastHadComma) return NOT_LINES;
@@ -347,6 +382,9 @@ function collectArrayStrings(value: unknown, into: Map<string, string>): void {
   }
   for (const key of Object.keys(value)) collectArrayStrings((value as Record<string, unknown>)[key], into);
 }
+
+/** Characters of instance lines compared (and hashed, parsed) between two pauses: about 1 ms of work. */
+const SLICE_CHARACTERS = 1024 * 1024;
 
 /** Longest instance line remembered (UTF-16 code units): a normal instance is well under 100 KiB. */
 const MAX_KEPT_LINE = 1024 * 1024;

@@ -2,6 +2,7 @@ import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, SCHEMA_VERSION, type Componen
 import { Diagnostics, preview } from './diagnostics';
 import { DEFAULT_LIMITS, type Limits } from './limits';
 import type { InstanceLineCache } from './lineCache';
+import { PauseInterrupted } from './pauseInterrupted';
 import {
   isGuid,
   isRecord,
@@ -64,16 +65,38 @@ function invalid(message: string): SampleError {
  */
 export function decodeRawSample(raw: RawSample, limits: Limits = DEFAULT_LIMITS, lineCache?: InstanceLineCache): unknown {
   if (!('text' in raw)) return raw.document;
-  if (raw.text.length > limits.maxDocumentBytes) {
-    throw invalid(`sample document is larger than ${limits.maxDocumentBytes} bytes`);
-  }
-  const text = raw.text.charCodeAt(0) === 0xfeff ? raw.text.slice(1) : raw.text;
-  if (text.trim() === '') throw invalid('sample document is empty');
+  const text = checkedText(raw.text, limits);
   try {
     return lineCache === undefined ? (JSON.parse(text) as unknown) : lineCache.parse(text);
   } catch (error) {
     throw invalid(`sample document is not JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * decodeRawSample with a line cache, its work cut into slices with `pause()` awaited between them,
+ * so that the event loop (scrapes) is not held for the whole text. The same value or error.
+ */
+export async function decodeRawSampleInSlices(raw: RawSample, limits: Limits, lineCache: InstanceLineCache, pause: () => Promise<void>): Promise<unknown> {
+  if (!('text' in raw)) return raw.document;
+  const text = checkedText(raw.text, limits);
+  let value: unknown;
+  try {
+    value = await lineCache.parseInSlices(text, pause);
+  } catch (error) {
+    if (error instanceof PauseInterrupted) throw error.cause;
+    throw invalid(`sample document is not JSON: ${(error as Error).message}`);
+  }
+  return value;
+}
+
+function checkedText(text: string, limits: Limits): string {
+  if (text.length > limits.maxDocumentBytes) {
+    throw invalid(`sample document is larger than ${limits.maxDocumentBytes} bytes`);
+  }
+  const withoutMark = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (withoutMark.trim() === '') throw invalid('sample document is empty');
+  return withoutMark;
 }
 
 function instancesOf(

@@ -58,9 +58,16 @@ export class Sampler implements SampleCallbacks {
   async sample(signal: AbortSignal): Promise<void> {
     const raw = await this.deps.source.sample(signal);
     signal.throwIfAborted();
-    const { model, diagnostics } = this.deps.processor.process(raw);
+    // The work is done in slices of about a millisecond with the event loop free in between, so that a
+    // scrape that comes during a sample is answered at once (from the last published sample).
+    const pause = async (): Promise<void> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      signal.throwIfAborted();
+    };
+    const { model, diagnostics } = await this.deps.processor.processInSlices(raw, pause);
+    await pause();
     const rendered = renderModel(model, this.deps.collectors ?? COLLECTORS);
-    signal.throwIfAborted();
+    await pause();
     this.deps.metrics.recordCollectorRuns(rendered.runs);
     for (const run of rendered.runs) {
       if (!run.success) this.deps.logger.error({ err: run.error, collector: run.collector }, 'collector failed; its metrics are left out');

@@ -304,3 +304,42 @@ describe('InstanceLineCache: long lines (kept as digests) and shared strings', (
   });
 });
 
+describe('InstanceLineCache.parseInSlices', () => {
+  const host = new SimulatedHost({ vms: 300, seed: 5, now: () => Date.UTC(2026, 10, 24) });
+  const first = serializeDocument(host.next());
+  const second = serializeDocument(host.next());
+
+  test('the same value as parse, with pauses between slices of about a mebibyte of lines', async () => {
+    const sliced = new InstanceLineCache();
+    const whole = new InstanceLineCache();
+    let pauses = 0;
+    const pause = async (): Promise<void> => {
+      pauses++;
+    };
+    for (const text of [first, second, first]) {
+      pauses = 0;
+      expect(await sliced.parseInSlices(text, pause)).toEqual(whole.parse(text));
+      expect(sliced.lastStats).toEqual(whole.lastStats);
+      expect(pauses).toBeGreaterThanOrEqual(Math.floor(text.length / (1024 * 1024)));
+      expect(pauses).toBeGreaterThan(0);
+    }
+    // Not the layout: JSON.parse of the whole text, the same value and error.
+    expect(await sliced.parseInSlices(JSON.stringify(small), pause)).toEqual(small);
+    await expect(sliced.parseInSlices('{"a":', pause)).rejects.toThrow(SyntaxError);
+  });
+
+  test('a pause that throws ends the parse with that error, and nothing of the text is kept', async () => {
+    const cache = new InstanceLineCache();
+    cache.parse(first);
+    const stop = new Error('aborted');
+    await expect(
+      cache.parseInSlices(second, async () => {
+        throw stop;
+      }),
+    ).rejects.toMatchObject({ cause: stop });
+    // Still what the first text left: every line of it is reused.
+    cache.parse(first);
+    expect(cache.lastStats).toMatchObject({ layout: true, parsed: 0 });
+  });
+});
+

@@ -152,7 +152,9 @@ describe('npm package', () => {
   beforeAll(() => {
     ensureBuilt();
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hvic-pack-'));
-    const packOutput = run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: repoRoot, timeout: 120_000 });
+    // --ignore-scripts: dist/ is built already (ensureBuilt); prepack's rebuild would rewrite dist/
+    // while other test files read and run it.
+    const packOutput = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], { cwd: repoRoot, timeout: 120_000 });
     // npm may print lifecycle output before the JSON; the JSON array is the last thing it writes.
     const report = JSON.parse(packOutput.slice(packOutput.indexOf('[\n'))) as { filename: string; files: { path: string }[] }[];
     tarball = path.join(scratch, report[0]!.filename);
