@@ -343,33 +343,37 @@ function identityOfKept(kept: KeptLine): string {
 
 /**
  * One string for each distinct string in the arrays of a class's instances. The pool only grows as
- * lines are parsed; it is rebuilt from the instances kept once it has doubled, so the strings of
- * instances that are gone do not stay for long.
+ * lines are parsed; it is rebuilt from the instances kept once it has doubled (in strings or in
+ * characters), so the strings of instances that are gone do not stay for long, however large.
  */
 class StringPool {
   private strings = new Map<string, string>();
-  private sizeAfterRebuild = 0;
+  private characters = 0;
+  private after = { size: 0, characters: 0 };
 
   /** The pool's string equal to `value`, which becomes it if there is none. */
   share(value: string): string {
     const shared = this.strings.get(value);
     if (shared !== undefined) return shared;
     this.strings.set(value, value);
+    this.characters += value.length;
     return value;
   }
 
   prune(values: readonly unknown[]): void {
-    if (this.strings.size <= 2 * this.sizeAfterRebuild + 1024) return;
+    if (this.strings.size <= 2 * this.after.size + 1024 && this.characters <= 2 * this.after.characters + POOL_SLACK_CHARACTERS) return;
     const strings = new Map<string, string>();
     for (const value of values) collectArrayStrings(value, strings);
+    let characters = 0;
+    for (const value of strings.keys()) characters += value.length;
     this.strings = strings;
-    this.sizeAfterRebuild = strings.size;
-  }
-
-  get size(): number {
-    return this.strings.size;
+    this.characters = characters;
+    this.after = { size: strings.size, characters };
   }
 }
+
+/** Characters a pool may hold beyond twice what its instances had at the last rebuild. */
+const POOL_SLACK_CHARACTERS = 1024 * 1024;
 
 function collectArrayStrings(value: unknown, into: Map<string, string>): void {
   if (typeof value !== 'object' || value === null) return;

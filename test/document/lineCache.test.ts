@@ -343,3 +343,26 @@ describe('InstanceLineCache.parseInSlices', () => {
   });
 });
 
+describe('InstanceLineCache: what the shared strings hold stays bounded', () => {
+  test('a guest that writes new large KVP values at every sample does not make the cache grow', async () => {
+    const cache = new InstanceLineCache();
+    const text = (round: number): string =>
+      serializeDocument({
+        schemaVersion: 1,
+        classes: {
+          Msvm_KvpExchangeComponent: [
+            // 8 items of 60 000 characters, new at every sample (under the 1 MiB line limit).
+            { SystemName: 'A', GuestExchangeItems: Array.from({ length: 8 }, (_, i) => `${round}-${i}-${'v'.repeat(60_000)}`) },
+          ],
+        },
+      });
+    for (let round = 0; round < 5; round++) cache.parse(text(round));
+    const early = await retainedHeap();
+    for (let round = 5; round < 60; round++) cache.parse(text(round));
+    const late = await retainedHeap();
+    // One sample holds 8 × 60 KB = 480 KB; without the bound on characters the pool would keep every
+    // value seen (55 samples × 480 KB = 26 MB) until it held 1024 strings.
+    expect(late - early).toBeLessThan(4 * 1024 * 1024);
+  });
+});
+
