@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SampleError } from '../../src/sampling/failureReasons';
 import { createReplaySource } from '../../src/sources/replaySource';
-import { MiB, sleep } from './support';
+import { MiB } from './support';
 
 const unix = process.platform !== 'win32';
 let dir = '';
@@ -24,13 +24,19 @@ afterAll(() => {
 
 /** Settles `promise` or gives up after `ms`: 'pending' when it did not settle. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown } | 'pending'> {
-  return Promise.race([
-    promise.then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    ),
-    sleep(ms).then(() => 'pending' as const),
-  ]);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms))),
+    ]);
+  } finally {
+    // Not left running after the test: jest would wait for it, or force the worker to exit.
+    clearTimeout(timer);
+  }
 }
 
 (unix ? describe : describe.skip)('replay file that is not a regular file', () => {
