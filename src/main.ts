@@ -14,6 +14,7 @@ import { decodeRawSample, parseDocument } from './document/parse';
 import { serializeDocument } from './document/serialize';
 import { isRecord } from './document/wire';
 import { createLogger } from './logger';
+import { missingSettings, runtimeSettingsOf } from './runtimeSettings';
 import { ExporterMetrics } from './metrics/exporterMetrics';
 import { ScrapeBody } from './metrics/scrapeBody';
 import { SharedRender } from './metrics/sharedRender';
@@ -71,11 +72,9 @@ async function serve(config: Config, source: SampleSource, logger: Logger): Prom
     logger,
   });
   const server = createHttpServer(listener, { webConfig, maxRequests: config.web.maxRequests, logger });
-  await listen(server, config);
-  const address = server.address();
-  logger.info({ address, source: config.source, version: VERSION }, 'listening');
-  scheduler.start();
 
+  // Before listening: a signal that comes while the exporter starts (docker stop right after docker
+  // run, a supervisor that gives up) must find its handler, or the process dies without cleaning up.
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) {
@@ -100,6 +99,10 @@ async function serve(config: Config, source: SampleSource, logger: Logger): Prom
   };
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
+  await listen(server, config);
+  const address = server.address();
+  logger.info({ address, source: config.source, version: VERSION }, 'listening');
+  if (!stopping) scheduler.start();
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -125,6 +128,18 @@ async function main(argv: readonly string[]): Promise<void> {
 
   if (config.sourceDefaulted && config.source === 'simulator' && config.command === 'serve') {
     logger.warn('no --source given and this is not Windows: serving the built-in simulated host; use --source=powershell on a Hyper-V host');
+  }
+  if (config.command === 'serve') {
+    // Started some other way than shipped (a hand-written service wrapper, say): say what it costs.
+    let missing: string[] = [];
+    try {
+      missing = missingSettings(runtimeSettingsOf(__filename), process);
+    } catch {
+      // This file without its first line (bundled, say): nothing to compare with.
+    }
+    if (missing.length > 0) {
+      logger.info({ missing }, 'started without the runtime settings of docs/performance.md#runtime-settings; memory use will be higher (about twice at 1024 VMs)');
+    }
   }
   const source = createSource(config, logger);
   if (config.command === 'sample') {

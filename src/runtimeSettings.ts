@@ -31,3 +31,19 @@ export function runtimeSettingsOf(file: string): RuntimeSettings {
   const text = readFileSync(file, 'utf8');
   return parseShebang(text.slice(0, text.indexOf('\n')));
 }
+
+/**
+ * The settings this process was not started with: node options missing from `execArgv`, and, on
+ * Linux (the glibc settings mean nothing elsewhere), environment variables not set to their values.
+ */
+export function missingSettings(
+  settings: RuntimeSettings,
+  running: { readonly execArgv: readonly string[]; readonly env: NodeJS.ProcessEnv; readonly platform: NodeJS.Platform },
+): string[] {
+  const missing = settings.nodeOptions.filter((option) => !running.execArgv.includes(option));
+  if (running.platform === 'linux') {
+    for (const [name, value] of Object.entries(settings.env)) if (running.env[name] !== value) missing.push(`${name}=${value}`);
+  }
+  return missing;
+}
+

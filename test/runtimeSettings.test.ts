@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseShebang, runtimeSettingsOf } from '../src/runtimeSettings';
+import { missingSettings, parseShebang, runtimeSettingsOf } from '../src/runtimeSettings';
+import { startExporter } from './helpers/exporterProcess';
 
 const ROOT = join(__dirname, '..');
 
@@ -14,6 +15,15 @@ describe('parseShebang', () => {
 
   test.each(['#!/usr/bin/env node', '#!/usr/bin/env -S A=1 deno run', '// no shebang'])('refuses %s', (line) => {
     expect(() => parseShebang(line)).toThrow();
+  });
+});
+
+describe('missingSettings', () => {
+  const settings = { env: { MALLOC_ARENA_MAX: '2' }, nodeOptions: ['--a=1', '--b'] };
+  test('lists the node options not given, and on Linux the environment not set to its value', () => {
+    expect(missingSettings(settings, { execArgv: ['--b', '--a=1'], env: { MALLOC_ARENA_MAX: '2' }, platform: 'linux' })).toEqual([]);
+    expect(missingSettings(settings, { execArgv: ['--a=2'], env: { MALLOC_ARENA_MAX: '4' }, platform: 'linux' })).toEqual(['--a=1', '--b', 'MALLOC_ARENA_MAX=2']);
+    expect(missingSettings(settings, { execArgv: ['--a=1', '--b'], env: {}, platform: 'win32' })).toEqual([]);
   });
 });
 
@@ -40,9 +50,11 @@ describe('the runtime settings of src/main.ts', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    const logLines: string[] = [];
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the exporter did not start')), 10_000);
       createInterface({ input: launcher.stderr! }).on('line', (line) => {
+        logLines.push(line);
         if (line.includes('"msg":"listening"')) {
           clearTimeout(timer);
           resolve();
@@ -64,7 +76,19 @@ describe('the runtime settings of src/main.ts', () => {
     expect(commandLine.slice(1)).toEqual([...settings.nodeOptions, join(ROOT, 'dist', 'main.js'), '--source=simulator', '--simulator.vms=2', '--web.listen-address=127.0.0.1:0']);
     const environment = readFileSync(`/proc/${children[0]!}/environ`, 'utf8').split('\0');
     for (const [name, value] of Object.entries(settings.env)) expect(environment).toContain(`${name}=${value}`);
+    expect(logLines.filter((line) => line.includes('started without the runtime settings'))).toEqual([]);
     launcher.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  test('the exporter says so in its log when it was started without them', async () => {
+    const exporter = await startExporter(['--source=simulator', '--simulator.vms=2']);
+    try {
+      const line = exporter.logLines.find((text) => text.includes('started without the runtime settings'));
+      expect(line).toBeDefined();
+      expect((JSON.parse(line!) as { missing: string[] }).missing).toEqual(expect.arrayContaining(settings.nodeOptions));
+    } finally {
+      await exporter.stop();
+    }
   });
 });
