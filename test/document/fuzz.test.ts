@@ -19,7 +19,7 @@ import { SampleError } from '../../src/sampling/failureReasons';
 import { SampleProcessor } from '../../src/sampling/sampleProcessor';
 import type { RawSample } from '../../src/sources/source';
 import { ExpositionError, findSeries, parseExposition, promtoolCheck } from '../helpers/exposition';
-import { describeWithProgram } from '../helpers/tools';
+import { describeWithTools, toolPath } from '../helpers/testTools';
 import { KVP_ITEM_CLASS, kvpItem, xmlText } from '../sampling/support';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -529,7 +529,8 @@ describe('fuzzing the KVP item parser', () => {
 
 // ---------------------------------------------------------------------------------------------------
 
-describeWithProgram('promtool', 'fuzzed expositions pass promtool check metrics', (promtool) => {
+describeWithTools(['promtool'], 'fuzzed expositions pass promtool check metrics', () => {
+  const promtool = toolPath('promtool');
   test('a sample of generated expositions', () => {
     const processor = new SampleProcessor();
     const texts: string[] = [];

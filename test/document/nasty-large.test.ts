@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GENERATED, MiB } from '../fixtures/nasty/generate';
 import { findSeries, promtoolCheck, valueOf } from '../helpers/exposition';
-import { describeWithProgram } from '../helpers/tools';
+import { describeWithTools, toolPath } from '../helpers/testTools';
 import { runNastyCase, type NastyCase } from '../sampling/nastyCases';
 import { builtMain, guid, requireBuild } from '../sampling/support';
 
@@ -154,7 +154,8 @@ describe('peak memory: the built sample path in a small heap', () => {
   });
 });
 
-describeWithProgram('promtool', 'generated nasty cases: every /metrics body passes promtool check metrics', (promtool) => {
+describeWithTools(['promtool'], 'generated nasty cases: every /metrics body passes promtool check metrics', () => {
+  const promtool = toolPath('promtool');
   test('every body served above', () => {
     expect(served.size).toBeGreaterThanOrEqual(8);
     for (const [key, text] of served) expect({ key, complaint: promtoolCheck(promtool, text) }).toEqual({ key, complaint: '' });

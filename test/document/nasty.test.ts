@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { findSeries, promtoolCheck, valueOf, type Exposition } from '../helpers/exposition';
 import { runNastyCase, type NastyCase } from '../sampling/nastyCases';
 import { guid } from '../sampling/support';
-import { describeWithProgram } from '../helpers/tools';
+import { describeWithTools, toolPath } from '../helpers/testTools';
 
 const corpus = join(__dirname, '..', 'fixtures', 'nasty');
 const CAP = 128;
@@ -198,7 +198,8 @@ describe('the nasty corpus through the replay source, the sampler and /metrics',
   });
 });
 
-describeWithProgram('promtool', 'the nasty corpus: every /metrics body passes promtool check metrics', (promtool) => {
+describeWithTools(['promtool'], 'the nasty corpus: every /metrics body passes promtool check metrics', () => {
+  const promtool = toolPath('promtool');
   test.each(CASES.map((c) => [c.file, c] as const))('%s', async (_file, c) => {
     const text = served.get(c.file) ?? (await runNastyCase(join(corpus, c.file), c)).text;
     expect(promtoolCheck(promtool, text)).toBe('');

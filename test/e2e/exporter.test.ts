@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findProgram } from '../helpers/tools';
+import { testTools } from '../helpers/testTools';
 import { MAIN, startExporter, waitFor, type RunningExporter } from '../helpers/exporterProcess';
 
 const fixtures = join(__dirname, '..', 'fixtures', 'documents');
@@ -24,11 +24,11 @@ describe('the built exporter as a process', () => {
     expect(text).toMatch(/^hyperv_up 1$/m);
     expect(text.match(/^hyperv_vm_info\{/gm)).toHaveLength(12);
     expect(text).toContain('process_resident_memory_bytes');
-    const promtool = findProgram('promtool');
+    const promtool = testTools().promtool;
     if (promtool.path !== null) {
       expect(execFileSync(promtool.path, ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('');
     } else if (process.env.CI === 'true') {
-      throw new Error(promtool.reason);
+      throw new Error(promtool.problem ?? 'promtool not found');
     }
     expect(exporter.logLines.some((line) => line.includes('serving the built-in simulated host'))).toBe(true);
     const { code } = await exporter.stop('SIGTERM');

@@ -11,7 +11,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findSeries, parseExposition, promtoolCheck, valueOf, type Exposition } from '../helpers/exposition';
-import { findProgram } from '../helpers/tools';
+import { testTools } from '../helpers/testTools';
 import { cleanDocument, httpGet, killStartedExporters, sleep, startExporter, waitFor, type ExporterProcess } from '../sampling/support';
 
 jest.setTimeout(40_000);
@@ -110,7 +110,7 @@ describe('replay-file faults against the built exporter', () => {
     e = await scrapeUntil(exporter, 'recovery with invalid UTF-8', (x) => up(x) === 1 && vms(x) === 3);
     expect(findSeries(e, 'hyperv_vm_info').some((s) => s.labels['vm']?.startsWith('vm-\uFFFD'))).toBe(true);
 
-    const promtool = findProgram('promtool');
+    const promtool = testTools().promtool;
     if (promtool.path !== null) expect(promtoolCheck(promtool.path, (await scrape(exporter)).text)).toBe('');
 
     // Logged once per outage, whatever the number of failed samples in it.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { MAIN, startExporter, waitFor, type RunningExporter } from '../helpers/exporterProcess';
-import { describeWithProgram } from '../helpers/tools';
+import { describeWithTools, toolPath } from '../helpers/testTools';
 import { createTestPki, type TestPki } from '../server/tls/testPki';
 import { curl } from '../server/tls/testClients';
 
@@ -71,7 +71,8 @@ describe('the exporter behind TLS and basic auth', () => {
     expect(failure[0]).toContain('is not a bcrypt hash');
   });
 
-  describeWithProgram('prometheus', 'a real Prometheus', (prometheusBinary) => {
+  describeWithTools(['prometheus'], 'a real Prometheus', () => {
+    const prometheusBinary = toolPath('prometheus');
     let prometheus: ChildProcess | undefined;
     afterAll(() => {
       prometheus?.kill('SIGKILL');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { COLLECTORS } from '../../src/metrics/collectors';
 import { renderModel } from '../../src/metrics/renderModel';
 import { SampleProcessor } from '../../src/sampling/sampleProcessor';
-import { describeWithProgram } from '../helpers/tools';
+import { describeWithTools, toolPath } from '../helpers/testTools';
 
 /**
  * Golden files: each sample document in test/fixtures/documents is rendered and diffed against
@@ -41,7 +41,8 @@ describe('golden exposition', () => {
   });
 });
 
-describeWithProgram('promtool', 'golden exposition passes promtool check metrics', (promtool) => {
+describeWithTools(['promtool'], 'golden exposition passes promtool check metrics', () => {
+  const promtool = toolPath('promtool');
   test.each(cases)('%s', (name) => {
     const { text } = render(name);
     // promtool exits non-zero and prints the problems on any complaint.

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { describeWithTool, repoPath, repoRoot } from './support';
+import { describeWithTools, pinnedVersions, toolPath } from '../helpers/testTools';
+import { repoPath, repoRoot } from './support';
 
 interface ComposeService {
   image?: string;
@@ -253,46 +254,18 @@ describe('docker-compose.yml', () => {
   });
 });
 
-function installedVersion(commands: string[][]): string | undefined {
-  for (const [program, ...args] of commands) {
-    const result = spawnSync(program!, args, { encoding: 'utf8' });
-    const match = /version (\d+\.\d+)\.\d+/.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`);
-    if (result.status === 0 && match) return match[1];
-  }
-  return undefined;
-}
+describe('docker-compose.yml runs the Prometheus and Alertmanager versions the tests run', () => {
+  test('image tags match the major.minor versions of scripts/test-tools.versions', () => {
+    const majorMinor = (key: string): string => (pinnedVersions()[key] ?? 'missing').replace(/\.\d+$/, '').replace('.', '\\.');
+    expect(withDefaults(service('prometheus').image ?? '')).toMatch(new RegExp(`:v${majorMinor('PROMETHEUS_VERSION')}\\.\\d+$`));
+    expect(withDefaults(service('alertmanager').image ?? '')).toMatch(new RegExp(`:v${majorMinor('ALERTMANAGER_VERSION')}\\.\\d+$`));
+  });
+});
 
-const testedPrometheus = installedVersion([['prometheus', '--version']]);
-const testedAlertmanager = installedVersion([['prometheus-alertmanager', '--version'], ['alertmanager', '--version']]);
-
-describeWithTool(
-  'docker-compose.yml runs the Prometheus and Alertmanager versions the tests run',
-  testedPrometheus === undefined || testedAlertmanager === undefined
-    ? 'prometheus or alertmanager not installed (bash scripts/install-test-tools.sh)'
-    : undefined,
-  () => {
-    test('image tags match the installed major.minor versions', () => {
-      expect(withDefaults(service('prometheus').image ?? '')).toMatch(new RegExp(`:v${testedPrometheus!.replace('.', '\\.')}\\.\\d+$`));
-      expect(withDefaults(service('alertmanager').image ?? '')).toMatch(new RegExp(`:v${testedAlertmanager!.replace('.', '\\.')}\\.\\d+$`));
-    });
-  },
-);
-
-// Optional: a real Compose implementation validates the file where one is installed (Docker Compose v2
-// as `docker compose`, or Debian's docker-compose). Neither needs a running engine for `config`.
-function composeValidator(): string[] | undefined {
-  if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0) return ['docker', 'compose'];
-  if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0) return ['docker-compose'];
-  return undefined;
-}
-const validator = composeValidator();
-(validator === undefined ? describe.skip : describe)(
-  `docker-compose.yml validated by Compose${validator === undefined ? ' (skipped: neither `docker compose` nor docker-compose is installed)' : ''}`,
-  () => {
-    test('compose config accepts the file', () => {
-      const [program, ...prefix] = validator!;
-      const result = spawnSync(program!, [...prefix, '-f', composePath, 'config', '-q'], { encoding: 'utf8', cwd: repoRoot, timeout: 30_000 });
-      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
-    });
-  },
-);
+// A real Compose implementation validates the file; `config` needs no running engine.
+describeWithTools(['docker-compose'], 'docker-compose.yml validated by docker-compose', () => {
+  test('compose config accepts the file', () => {
+    const result = spawnSync(toolPath('docker-compose'), ['-f', composePath, 'config', '-q'], { encoding: 'utf8', cwd: repoRoot, timeout: 30_000 });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+});

@@ -35,16 +35,6 @@ export function describeWithTool(
   }
 }
 
-/** PowerShell 7 from scripts/install-test-tools.sh, else pwsh on PATH, else undefined. */
-export function findPwsh(): string | undefined {
-  const bundled = repoPath('.tools', 'pwsh', 'pwsh');
-  if (fs.existsSync(bundled)) return bundled;
-  const onPath = spawnSync('pwsh', ['-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.Major'], {
-    encoding: 'utf8',
-  });
-  return onPath.status === 0 ? 'pwsh' : undefined;
-}
-
 /** Loads an npm package that may not be installed yet, or returns undefined. */
 export function optionalRequire<T>(packageName: string): T | undefined {
   try {

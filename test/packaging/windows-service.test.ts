@@ -7,11 +7,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runtimeSettingsOf } from '../../src/runtimeSettings';
-import { describeWithTool, findPwsh, repoPath } from './support';
+import { describeWithTools, toolPath } from '../helpers/testTools';
+import { repoPath } from './support';
 
 const installScript = repoPath('scripts', 'install-service.ps1');
 const uninstallScript = repoPath('scripts', 'uninstall-service.ps1');
-const pwsh = findPwsh();
+const pwsh = toolPath('pwsh');
 
 interface ScriptReport {
   path: string;
@@ -204,7 +205,7 @@ function runPwshScript(scriptSource: string, scriptArguments: string[]): string 
   const scriptPath = path.join(scratch, 'harness.ps1');
   fs.writeFileSync(scriptPath, scriptSource);
   try {
-    const result = spawnSync(pwsh as string, ['-NoProfile', '-NonInteractive', '-File', scriptPath, ...scriptArguments], {
+    const result = spawnSync(pwsh, ['-NoProfile', '-NonInteractive', '-File', scriptPath, ...scriptArguments], {
       encoding: 'utf8',
       timeout: 45_000,
     });
@@ -247,9 +248,9 @@ describe('Windows service scripts, without PowerShell', () => {
   });
 });
 
-describeWithTool(
+describeWithTools(
+  ['pwsh'],
   'Windows service scripts, parsed by PowerShell',
-  pwsh === undefined ? 'pwsh not found (bash scripts/install-test-tools.sh installs it into .tools/pwsh)' : undefined,
   () => {
     jest.setTimeout(60_000);
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { freePort, GiveUp, startProcess, stopAll, waitFor, type StartedProcess } from './processes';
-import { findExecutable, REPOSITORY_ROOT } from './tools';
+import { REPOSITORY_ROOT, toolPath } from './tools';
 
 export const EXPORTER_MAIN = path.join(REPOSITORY_ROOT, 'dist/main.js');
 const PROMETHEUS_CONFIG = path.join(REPOSITORY_ROOT, 'prometheus/prometheus.yml');
@@ -112,7 +112,7 @@ export class MonitoringStack {
         receivers: [{ name: 'test-webhook', webhook_configs: [{ url: `http://127.0.0.1:${webhookPort}/alerts`, send_resolved: true }] }],
       }),
     );
-    this.alertmanager = startProcess('alertmanager', findExecutable('prometheus-alertmanager') ?? 'prometheus-alertmanager', [
+    this.alertmanager = startProcess('alertmanager', toolPath('prometheus-alertmanager'), [
       `--config.file=${path.join(alertmanagerDirectory, 'alertmanager.yml')}`,
       `--storage.path=${path.join(alertmanagerDirectory, 'data')}`,
       `--web.listen-address=127.0.0.1:${alertmanagerPort}`,
@@ -137,7 +137,7 @@ export class MonitoringStack {
     writeFileSync(path.join(prometheusDirectory, 'alerts.yml'), stringifyYaml(rules));
     writeFileSync(path.join(prometheusDirectory, 'targets/hyperv-ic.json'), JSON.stringify([{ targets: [this.exporterAddress] }]));
     writeFileSync(path.join(prometheusDirectory, 'targets/alertmanager.json'), JSON.stringify([{ targets: [`127.0.0.1:${alertmanagerPort}`] }]));
-    this.prometheus = startProcess('prometheus', findExecutable('prometheus') ?? 'prometheus', [
+    this.prometheus = startProcess('prometheus', toolPath('prometheus'), [
       `--config.file=${path.join(prometheusDirectory, 'prometheus.yml')}`,
       `--storage.tsdb.path=${path.join(prometheusDirectory, 'data')}`,
       `--web.listen-address=127.0.0.1:${prometheusPort}`,

@@ -1,8 +1,9 @@
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { describeWithTools, testTools, toolPath } from '../../helpers/testTools';
 import { SampleError } from '../../../src/sampling/failureReasons';
 import { isProcessAlive } from '../../../src/sources/powershell/session';
 
@@ -15,67 +16,22 @@ export const REPO_ROOT = resolve(__dirname, '../../..');
 export const STAND_IN_MODULE = join(REPO_ROOT, 'test/fixtures/powershell/HyperVIcStandIn.psm1');
 export const FIXTURE_DOCUMENTS = join(REPO_ROOT, 'test/fixtures/powershell/documents');
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, process.platform === 'win32' ? constants.F_OK : constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/** The pinned pwsh (test/helpers/testTools.ts), or why there is none. */
 export type PwshLocation = { readonly path: string } | { readonly missing: string };
 
-/** PWSH_PATH, then .tools/pwsh/pwsh (scripts/install-test-tools.sh), then pwsh on PATH. */
-export function locatePwsh(): PwshLocation {
-  const fromEnv = process.env.PWSH_PATH;
-  if (fromEnv !== undefined && fromEnv !== '') {
-    return isExecutable(fromEnv) ? { path: fromEnv } : { missing: `PWSH_PATH=${fromEnv} is not an executable file` };
-  }
-  const exeSuffixes = process.platform === 'win32' ? ['.exe', ''] : [''];
-  for (const suffix of exeSuffixes) {
-    const tool = join(REPO_ROOT, '.tools/pwsh', `pwsh${suffix}`);
-    if (isExecutable(tool)) return { path: tool };
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    for (const suffix of exeSuffixes) {
-      const candidate = join(dir, `pwsh${suffix}`);
-      if (isExecutable(candidate)) return { path: candidate };
-    }
-  }
-  return { missing: 'no pwsh found (PWSH_PATH, .tools/pwsh/pwsh, PATH); run scripts/install-test-tools.sh' };
-}
-
-export const PWSH = locatePwsh();
+export const PWSH: PwshLocation = (() => {
+  const status = testTools().pwsh;
+  return status.path === null ? { missing: status.problem ?? 'no pwsh' } : { path: status.path };
+})();
 
 /** The pwsh path; only call inside a suite declared with describeWithPwsh. */
 export function pwshPath(): string {
-  if (!('path' in PWSH)) throw new Error(PWSH.missing);
-  return PWSH.path;
+  return toolPath('pwsh');
 }
 
-/**
- * A suite that needs pwsh. Without pwsh it is skipped and says why (jest reports it as skipped, not
- * passed); in CI (CI=true) it fails instead, because CI installs pwsh and its absence is a broken setup.
- */
+/** A suite that needs pwsh at its pinned version (see describeWithTools). */
 export function describeWithPwsh(name: string, body: () => void): void {
-  if ('path' in PWSH) {
-    describe(name, body);
-    return;
-  }
-  const reason = PWSH.missing;
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      test('PowerShell is required in CI', () => {
-        throw new Error(`CI=true but ${reason}`);
-      });
-    });
-    return;
-  }
-  // The reason must show in the test output, next to jest's "skipped" count.
-  console.warn(`skipping "${name}": ${reason}`);
-  describe.skip(name, body);
+  describeWithTools(['pwsh'], name, body);
 }
 
 /**
