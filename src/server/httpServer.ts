@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { Logger } from 'pino';
 import { createBasicAuthVerifier, type BasicAuthVerifier } from './authBasic';
 import { clientCertificateRejection, secureServerOptions } from './tlsServerOptions';
-import type { TlsServerConfig, WebConfig } from './webConfig';
+import { loadWebConfig, type TlsServerConfig, type WebConfig } from './webConfig';
 
 export interface HttpServerTimeouts {
   /** Time a client gets to send the complete request headers (and, with TLS, to finish the handshake). */
@@ -41,18 +41,52 @@ export interface HttpServerOptions {
 const BASIC_AUTH_CHALLENGE = 'Basic realm="hyperv-ic-exporter", charset="UTF-8"';
 const ALLOWED_METHODS = new Set(['GET', 'HEAD']);
 
+/** The server and what SIGHUP does to it. */
+export interface HttpServerHandle {
+  readonly server: http.Server | https.Server;
+  /**
+   * Reads the web config file again (SIGHUP) and applies it to new requests and connections: basic
+   * auth users, response headers, certificates and TLS settings. A file that does not validate, or a
+   * change that needs a new listener (TLS on or off, a client-certificate mode that changes whether one
+   * is asked for), is logged and the running configuration is kept; requests in flight are not dropped.
+   */
+  reloadWebConfig(): Promise<void>;
+}
+
+/** What each request and connection reads at its start; replaced whole by a reload. */
+interface ActiveConfig {
+  readonly webConfig: WebConfig | undefined;
+  readonly responseHeaders: ReadonlyMap<string, string>;
+  readonly verifier: BasicAuthVerifier | undefined;
+}
+
+function activeConfigOf(webConfig: WebConfig | undefined): ActiveConfig {
+  const users = webConfig?.basicAuthUsers ?? new Map<string, string>();
+  return { webConfig, responseHeaders: webConfig?.responseHeaders ?? new Map(), verifier: users.size > 0 ? createBasicAuthVerifier(users) : undefined };
+}
+
+function sameUsers(a: ReadonlyMap<string, string> | undefined, b: ReadonlyMap<string, string> | undefined): boolean {
+  const left = a ?? new Map<string, string>();
+  const right = b ?? new Map<string, string>();
+  return left.size === right.size && [...left].every(([user, hash]) => right.get(user) === hash);
+}
+
 /** Returns the server unstarted: the caller listens (and closes) it. */
 export function createHttpServer(handler: http.RequestListener, options: HttpServerOptions): http.Server | https.Server {
+  return createReloadableHttpServer(handler, options).server;
+}
+
+/** createHttpServer, with a way to read `webConfigFile` again. */
+export function createReloadableHttpServer(handler: http.RequestListener, options: HttpServerOptions & { readonly webConfigFile?: string }): HttpServerHandle {
   const { webConfig, logger } = options;
   const timeouts = checkedTimeouts(options.timeouts);
   if (!Number.isInteger(options.maxRequests) || options.maxRequests < 0) {
     throw new RangeError(`maxRequests must be an integer >= 0 (0 = unlimited), got ${options.maxRequests}`);
   }
-  const basicAuthUsers = webConfig?.basicAuthUsers ?? new Map<string, string>();
+  let active = activeConfigOf(webConfig);
   const listener = guardRequests(handler, {
     maxRequests: options.maxRequests,
-    responseHeaders: webConfig?.responseHeaders ?? new Map(),
-    verifier: basicAuthUsers.size > 0 ? createBasicAuthVerifier(basicAuthUsers) : undefined,
+    active: () => active,
     requestMs: timeouts.requestMs,
     logger,
   });
@@ -75,26 +109,73 @@ export function createHttpServer(handler: http.RequestListener, options: HttpSer
   server.keepAliveTimeout = timeouts.keepAliveMs;
   server.timeout = timeouts.requestMs;
 
-  if (tls !== undefined) enforceClientCertificatePolicy(server as https.Server, tls, logger);
+  if (tls !== undefined) enforceClientCertificatePolicy(server as https.Server, () => active.webConfig?.tls ?? tls, logger);
+  // The password checks' worker thread goes with the server (it is unref'd, so it never holds the process).
+  server.on('close', () => void active.verifier?.close().catch(() => undefined));
   logConfiguration(options, logger);
-  return server;
+
+  const reloadWebConfig = async (): Promise<void> => {
+    const path = options.webConfigFile;
+    if (path === undefined) return;
+    let next: WebConfig;
+    try {
+      next = await loadWebConfig(path);
+    } catch (error) {
+      logger.error(`web config not reloaded: ${(error as Error).message}; keeping the running configuration`);
+      return;
+    }
+    const before = active.webConfig?.tls;
+    const after = next.tls;
+    if ((before === undefined) !== (after === undefined)) {
+      logger.error({ webConfig: next.path }, 'web config not reloaded: turning TLS on or off needs a restart; keeping the running configuration');
+      return;
+    }
+    if (before !== undefined && after !== undefined) {
+      const asked = (t: TlsServerConfig): string => `${t.clientAuthType !== 'NoClientCert'}/${t.clientAuthType === 'RequireAndVerifyClientCert'}`;
+      if (asked(before) !== asked(after)) {
+        logger.error({ webConfig: next.path }, 'web config not reloaded: a client_auth_type that changes whether a certificate is asked for needs a restart; keeping the running configuration');
+        return;
+      }
+      (server as https.Server).setSecureContext(secureServerOptions(after, timeouts.headersMs));
+    }
+    const previous = active;
+    const verifier = sameUsers(previous.webConfig?.basicAuthUsers, next.basicAuthUsers) ? previous.verifier : activeConfigOf(next).verifier;
+    active = { webConfig: next, responseHeaders: next.responseHeaders, verifier };
+    if (previous.verifier !== undefined && previous.verifier !== verifier) {
+      // Checks already under way finish with the old users; the old worker ends after them.
+      setTimeout(() => void previous.verifier?.close().catch(() => undefined), timeouts.requestMs).unref();
+    }
+    logConfiguration({ ...options, webConfig: next }, logger);
+    logger.info({ webConfig: next.path }, 'web config reloaded');
+  };
+  return { server, reloadWebConfig };
 }
 
 interface RequestGuardOptions {
   readonly maxRequests: number;
-  readonly responseHeaders: ReadonlyMap<string, string>;
-  readonly verifier: BasicAuthVerifier | undefined;
+  /** The response headers and the verifier in force when a request arrives. */
+  readonly active: () => ActiveConfig;
   readonly requestMs: number;
   readonly logger: Logger;
 }
 
+/**
+ * Headers, methods, basic auth, then a `--web.max-requests` slot for the handler. Credentials are
+ * checked before a slot is taken: a request waiting for a bcrypt comparison holds no slot (the
+ * verifier bounds and queues those itself), so a flood of bad logins cannot take the slots that a
+ * client with remembered credentials needs; that client passes the check at once.
+ */
 function guardRequests(handler: http.RequestListener, guard: RequestGuardOptions): http.RequestListener {
   let inFlight = 0;
-  return (request, response) => {
-    for (const [name, value] of guard.responseHeaders) response.setHeader(name, value);
-    if (guard.maxRequests > 0 && inFlight >= guard.maxRequests) {
-      guard.logger.debug({ inFlight, maxRequests: guard.maxRequests }, 'request refused: too many concurrent requests');
-      refuse(response, 503);
+  const slotsTaken = (): boolean => guard.maxRequests > 0 && inFlight >= guard.maxRequests;
+  const refuseTooMany = (response: http.ServerResponse): void => {
+    guard.logger.debug({ inFlight, maxRequests: guard.maxRequests }, 'request refused: too many concurrent requests');
+    refuse(response, 503);
+  };
+
+  const admit = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    if (slotsTaken()) {
+      refuseTooMany(response);
       return;
     }
     inFlight += 1;
@@ -110,6 +191,12 @@ function guardRequests(handler: http.RequestListener, guard: RequestGuardOptions
     };
     response.once('close', release);
     socket.once('close', release);
+    serve(handler, request, response, guard.logger);
+  };
+
+  return (request, response) => {
+    const active = guard.active();
+    for (const [name, value] of active.responseHeaders) response.setHeader(name, value);
     // Keep-alive turns the socket's inactivity timeout off after the first request; a response
     // that a client stops reading must still not hold the socket forever.
     response.setTimeout(guard.requestMs);
@@ -118,21 +205,45 @@ function guardRequests(handler: http.RequestListener, guard: RequestGuardOptions
       refuse(response, 405, { Allow: 'GET, HEAD' });
       return;
     }
-    if (guard.verifier === undefined) {
-      serve(handler, request, response, guard.logger);
+    const verifier = active.verifier;
+    if (verifier === undefined) {
+      admit(request, response);
       return;
     }
-    guard.verifier.isAuthorized(request.headers.authorization).then(
-      (authorized) => {
-        if (response.destroyed || socket.destroyed) return;
-        if (authorized) serve(handler, request, response, guard.logger);
-        else refuse(response, 401, { 'WWW-Authenticate': BASIC_AUTH_CHALLENGE });
-      },
-      (error: unknown) => {
-        guard.logger.error({ err: error }, 'basic auth check failed');
-        refuse(response, 500);
-      },
-    );
+    // Not worth a bcrypt comparison: the request could not be served anyway.
+    if (slotsTaken()) {
+      refuseTooMany(response);
+      return;
+    }
+    const socket = request.socket;
+    const clientGone = new AbortController();
+    const abort = (): void => clientGone.abort();
+    socket.once('close', abort);
+    verifier
+      .check(request.headers.authorization, { clientAddress: socket.remoteAddress, signal: clientGone.signal })
+      .then(
+        (outcome) => {
+          socket.off('close', abort);
+          if (response.destroyed || socket.destroyed) return;
+          if (outcome === 'authorized') {
+            admit(request, response);
+          } else if (outcome === 'unauthorized') {
+            refuse(response, 401, { 'WWW-Authenticate': BASIC_AUTH_CHALLENGE });
+          } else {
+            // Not a 401: the password was not checked, and the client may well have the right one.
+            guard.logger.debug(
+              { remoteAddress: socket.remoteAddress },
+              'request refused: too many requests waiting for a password check',
+            );
+            refuse(response, 503, { 'Retry-After': '1' });
+          }
+        },
+        (error: unknown) => {
+          socket.off('close', abort);
+          guard.logger.error({ err: error }, 'basic auth check failed');
+          refuse(response, 500);
+        },
+      );
   };
 }
 
@@ -168,9 +279,9 @@ function refuse(response: http.ServerResponse, status: number, headers: Record<s
   response.end(`${http.STATUS_CODES[status] ?? 'Error'}\n`);
 }
 
-function enforceClientCertificatePolicy(server: https.Server, tls: TlsServerConfig, logger: Logger): void {
+function enforceClientCertificatePolicy(server: https.Server, tls: () => TlsServerConfig, logger: Logger): void {
   server.on('secureConnection', (socket) => {
-    const reason = clientCertificateRejection(socket, tls);
+    const reason = clientCertificateRejection(socket, tls());
     if (reason === undefined) return;
     logger.debug({ remoteAddress: socket.remoteAddress, reason }, 'TLS connection refused');
     socket.destroy();
