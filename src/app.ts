@@ -2,19 +2,45 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { CONTENT_TYPE } from './metrics/exposition';
-import type { ScrapeBody } from './metrics/scrapeBody';
-import type { SamplerState } from './sampling/sampler';
-import { landingPage } from './server/landingPage';
+import type { Body, CurrentSample } from './sampling/currentSample';
+import { landingPage, type LandingHost } from './server/landingPage';
 
+/** A group of targets in Prometheus' HTTP service-discovery format. */
+export interface TargetGroup {
+  readonly targets: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** What the app serves: everything was published before; nothing here waits for a sample. */
 export interface AppDependencies {
   readonly telemetryPath: string;
   readonly version: string;
+  /** What the exporter samples: its source (one host), or `config` (--config.file). */
   readonly source: string;
-  readonly state: () => SamplerState;
-  readonly body: ScrapeBody;
-  /** The exporter's own metrics as text, rendered per scrape or shared between close scrapes. */
-  readonly exporterMetricsText: () => Promise<string>;
+  /** The body of the telemetry path; null only before the first publication. */
+  readonly metrics: () => Body | null;
+  /** The hosts, for the landing page. */
+  readonly hosts: () => readonly LandingHost[];
+  /** /-/ready: 200 once this holds. */
+  readonly ready: () => boolean;
+  /**
+   * With --config.file: a host's last published sample by /probe target; undefined for a name that is
+   * no configured or discovered host. Absent: one host, no /probe.
+   */
+  readonly probe?: (target: string) => CurrentSample | null | undefined;
+  /** With --config.file: the hosts as Prometheus HTTP service discovery wants them (/targets). */
+  readonly targets?: () => readonly TargetGroup[];
   readonly logger: Logger;
+}
+
+/** What the app serves for one host (no --config.file): /metrics is that host's published body. */
+export function oneHostView(source: string, current: () => CurrentSample | null): Pick<AppDependencies, 'source' | 'metrics' | 'hosts' | 'ready'> {
+  return {
+    source,
+    metrics: () => current()?.body ?? null,
+    hosts: () => [{ name: source, current: current() }],
+    ready: () => current()?.ready === true,
+  };
 }
 
 function acceptsGzip(request: IncomingMessage): boolean {
@@ -22,50 +48,36 @@ function acceptsGzip(request: IncomingMessage): boolean {
   return typeof header === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(header);
 }
 
-/** Serves the telemetry path: the last published model metrics and the exporter's own metrics. */
-function createMetricsHandler(deps: AppDependencies): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
-  return async (request, response) => {
-    const { chunks, length, gzip } = deps.body.compose(await deps.exporterMetricsText(), acceptsGzip(request));
-    response.writeHead(200, {
-      'Content-Type': CONTENT_TYPE,
-      'Content-Length': length,
-      Vary: 'Accept-Encoding',
-      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
-    });
-    if (request.method === 'HEAD') {
-      response.end();
-      return;
-    }
-    if (chunks.length === 1) {
-      response.end(chunks[0]);
-      return;
-    }
-    // Several buffers (an uncompressed body not kept whole): written together, without a copy.
-    response.cork();
-    for (const chunk of chunks) response.write(chunk);
-    response.end();
-    response.uncork();
-  };
+/** Writes a published body as it is: compressed where the client takes gzip. Nothing is rendered here. */
+function sendBody(request: IncomingMessage, response: ServerResponse, body: Body | null): void {
+  if (body === null) {
+    response.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Starting\n');
+    return;
+  }
+  const gzip = acceptsGzip(request);
+  const bytes = gzip ? body.gzip : body.identity;
+  response.writeHead(200, {
+    'Content-Type': CONTENT_TYPE,
+    'Content-Length': bytes.length,
+    Vary: 'Accept-Encoding',
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+  });
+  response.end(request.method === 'HEAD' ? undefined : bytes);
 }
 
 /**
  * The request listener main serves: the telemetry path is answered directly, everything else by the
- * express app. Scrapes are the one hot path (every few seconds, megabytes at 1024 VMs); express's
- * per-request work costs a measurable share of throughput there (docs/performance.md).
+ * express app. Scrapes are the one hot path (megabytes at 1024 VMs); express's per-request work would
+ * cost a measurable share of throughput there (docs/performance.md).
  */
 export function createRequestListener(deps: AppDependencies): RequestListener {
   const app = createApp(deps);
-  const metrics = createMetricsHandler(deps);
   return (request, response) => {
     const url = request.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     if (path === deps.telemetryPath && (request.method === 'GET' || request.method === 'HEAD')) {
-      metrics(request, response).catch((error: unknown) => {
-        deps.logger.error({ err: error, path }, 'request failed');
-        if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal server error\n');
-        else response.destroy();
-      });
+      sendBody(request, response, deps.metrics());
       return;
     }
     app(request, response);
@@ -74,23 +86,45 @@ export function createRequestListener(deps: AppDependencies): RequestListener {
 
 /**
  * The HTTP app, without a port: main puts it behind the (TLS, auth) server. It only serves what the
- * last sample published; no handler waits for a sample.
+ * samples published; no handler waits for a sample.
  */
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // ?target=a&target=b must stay a string or an array of strings, never an object (qs's extended syntax).
+  app.set('query parser', 'simple');
 
-  const metrics = createMetricsHandler(deps);
-  app.get(deps.telemetryPath, (request, response, next) => {
-    metrics(request, response).catch(next);
-  });
+  app.get(deps.telemetryPath, (request, response) => sendBody(request, response, deps.metrics()));
+
+  const probe = deps.probe;
+  if (probe !== undefined) {
+    // The multi-target pattern of blackbox and snmp exporters: Prometheus asks for one host by name.
+    // Only configured or discovered hosts answer: the exporter is no open proxy.
+    app.get('/probe', (request, response) => {
+      const target = request.query['target'];
+      if (typeof target !== 'string' || target === '') {
+        response.status(400).type('text/plain').send('Missing the target parameter: /probe?target=<host name>\n');
+        return;
+      }
+      const current = probe(target);
+      if (current === undefined) {
+        response.status(404).type('text/plain').send('Unknown target: not a configured or discovered host\n');
+        return;
+      }
+      sendBody(request, response, current?.body ?? null);
+    });
+  }
+
+  const targets = deps.targets;
+  if (targets !== undefined) {
+    app.get('/targets', (_request, response) => {
+      response.type('application/json').send(`${JSON.stringify(targets())}\n`);
+    });
+  }
 
   app.get('/', (_request, response) => {
-    const state = deps.state();
-    response
-      .type('html')
-      .send(landingPage({ version: deps.version, source: deps.source, telemetryPath: deps.telemetryPath, model: state.model, lastSuccessAt: state.lastSuccessAt }));
+    response.type('html').send(landingPage({ version: deps.version, source: deps.source, telemetryPath: deps.telemetryPath, hosts: deps.hosts(), multiHost: probe !== undefined }));
   });
 
   app.get('/-/healthy', (_request, response) => {
@@ -98,8 +132,8 @@ export function createApp(deps: AppDependencies): express.Express {
   });
 
   app.get('/-/ready', (_request, response) => {
-    const ready = deps.state().ready;
-    response.status(ready ? 200 : 503).type('text/plain').send(ready ? 'Ready\n' : 'Not ready: no successful sample yet\n');
+    const ready = deps.ready();
+    response.status(ready ? 200 : 503).type('text/plain').send(ready ? 'Ready\n' : 'Not ready: no sample yet\n');
   });
 
   app.use((_request, response) => {

@@ -5,16 +5,15 @@ import { gunzipSync } from 'node:zlib';
 import type { RequestListener } from 'node:http';
 import pino from 'pino';
 import request from 'supertest';
-import { createRequestListener } from '../src/app';
-import { ExporterMetrics } from '../src/metrics/exporterMetrics';
-import { ScrapeBody } from '../src/metrics/scrapeBody';
-import { SharedRender } from '../src/metrics/sharedRender';
-import { Sampler } from '../src/sampling/sampler';
-import { SampleProcessor } from '../src/sampling/sampleProcessor';
-import type { RawSample, SampleSource } from '../src/sources/source';
+import { createRequestListener, oneHostView } from '../src/app';
+import type { RawSample, SampleSource } from '../src/contract/sample';
+import { COLLECTORS } from '../src/metrics/collectors';
+import { singleHostMetricsPage } from '../src/metrics/pages';
+import { HostSampler } from '../src/sampling/hostSampler';
 import { SimulatedHost } from '../src/sources/simulator/simulatedHost';
+import { sampleOnce as sampleAndPublish } from './sampling/support';
 
-function setup(documents: Array<() => RawSample>) {
+async function setup(documents: Array<() => RawSample>) {
   const source: SampleSource = {
     name: 'replay',
     sample: async () => {
@@ -24,31 +23,18 @@ function setup(documents: Array<() => RawSample>) {
     },
     close: async () => undefined,
   };
-  const metrics = new ExporterMetrics({ version: '9.9.9', source: 'replay', processMetrics: false });
-  const body = new ScrapeBody();
-  const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger: pino({ level: 'silent' }) });
-  // As main wires it: close scrapes share the exporter metrics, renewed after every sample outcome.
-  const shared = new SharedRender(() => metrics.render(), { maxAgeMs: 60_000, version: () => sampler.outcomes });
-  const app = createRequestListener({
-    telemetryPath: '/metrics',
-    version: '9.9.9',
-    source: 'replay',
-    state: () => sampler.state,
-    body,
-    exporterMetricsText: () => shared.get(),
+  const exporter = { version: '9.9.9', source: 'replay', processMetrics: null };
+  const sampler = new HostSampler({
+    host: 'replay',
+    source,
+    collectors: COLLECTORS,
+    fullIntervalMs: 0,
+    bodyText: (state) => singleHostMetricsPage(state, exporter),
     logger: pino({ level: 'silent' }),
   });
-  const sampleOnce = async (): Promise<void> => {
-    try {
-      await sampler.sample(new AbortController().signal);
-      sampler.succeeded(0.01);
-    } catch (error) {
-      sampler.failed(error, 0.01);
-    }
-    // Let the compression of the new body finish, as it does between samples in a running exporter.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  };
-  return { app, sampleOnce };
+  await sampler.publishInitial();
+  const app = createRequestListener({ telemetryPath: '/metrics', version: '9.9.9', logger: pino({ level: 'silent' }), ...oneHostView('replay', () => sampler.current) });
+  return { app, sampleOnce: () => sampleAndPublish(sampler) };
 }
 
 /** The bytes as they travel: superagent would inflate a gzip body before the test sees it. */
@@ -73,7 +59,7 @@ const host = new SimulatedHost({ vms: 12, seed: 7, now: () => Date.UTC(2026, 10,
 
 describe('HTTP app', () => {
   test('before the first sample: /metrics says hyperv_up 0 and /-/ready is 503', async () => {
-    const { app } = setup([]);
+    const { app } = await setup([]);
     const metrics = await request(app).get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(metrics.text).toContain('hyperv_up 0');
@@ -83,7 +69,7 @@ describe('HTTP app', () => {
   });
 
   test('after a sample: VM metrics, exporter metrics and ready', async () => {
-    const { app, sampleOnce } = setup([() => ({ document: host.next() })]);
+    const { app, sampleOnce } = await setup([() => ({ document: host.next() })]);
     await sampleOnce();
     const metrics = await request(app).get('/metrics').expect(200);
     expect(metrics.text).toContain('hyperv_up 1');
@@ -95,37 +81,35 @@ describe('HTTP app', () => {
   });
 
   test('gzip when asked: one valid gzip stream with the same text as the identity response', async () => {
-    const { app, sampleOnce } = setup([() => ({ document: host.next() })]);
+    const { app, sampleOnce } = await setup([() => ({ document: host.next() })]);
     await sampleOnce();
     const plain = await request(app).get('/metrics').set('Accept-Encoding', 'identity').expect(200);
     const zipped = await rawGet(app, '/metrics', { 'Accept-Encoding': 'gzip, deflate' });
     expect(zipped.headers['content-encoding']).toBe('gzip');
     expect(zipped.headers['vary']).toBe('Accept-Encoding');
     const text = gunzipSync(zipped.body).toString('utf8');
-    // Only the exporter's own gauges may differ between the two scrapes.
-    const stable = (t: string): string => t.split('\n').filter((line) => !line.startsWith('hyperv_collector_duration')).join('\n');
-    expect(stable(text)).toBe(stable(plain.text));
+    // The very same body, rendered once: compressed for one client, as it is for the other.
+    expect(text).toBe(plain.text);
     expect(plain.headers['content-encoding']).toBeUndefined();
-    // The uncompressed body goes out family by family: its length still matches what was written.
     expect(Number(plain.headers['content-length'])).toBe(Buffer.byteLength(plain.text));
   });
 
   test('gzip;q=0 is not gzip', async () => {
-    const { app, sampleOnce } = setup([() => ({ document: host.next() })]);
+    const { app, sampleOnce } = await setup([() => ({ document: host.next() })]);
     await sampleOnce();
     const response = await request(app).get('/metrics').set('Accept-Encoding', 'gzip;q=0, identity').expect(200);
     expect(response.headers['content-encoding']).toBeUndefined();
   });
 
   test('HEAD /metrics has the headers and no body', async () => {
-    const { app } = setup([]);
+    const { app } = await setup([]);
     const response = await request(app).head('/metrics').expect(200);
     expect(response.headers['content-type']).toContain('text/plain');
     expect(response.text ?? '').toBe('');
   });
 
   test('a failed sample keeps the last good VM series and counts the reason', async () => {
-    const { app, sampleOnce } = setup([() => ({ document: host.next() }), () => ({ text: '{"schemaVersion": 1, "classes": ' })]);
+    const { app, sampleOnce } = await setup([() => ({ document: host.next() }), () => ({ text: '{"schemaVersion": 1, "classes": ' })]);
     await sampleOnce();
     await sampleOnce();
     const metrics = await request(app).get('/metrics').expect(200);
@@ -139,25 +123,29 @@ describe('HTTP app', () => {
     const evil = host.next() as { classes: { Msvm_ComputerSystem: Array<Record<string, unknown>> } };
     const vm = evil.classes.Msvm_ComputerSystem[1];
     if (vm) vm['ElementName'] = '<script>alert(1)</script>';
-    const { app, sampleOnce } = setup([() => ({ document: evil })]);
+    const { app, sampleOnce } = await setup([() => ({ document: evil })]);
     await sampleOnce();
     const page = await request(app).get('/').expect(200);
     expect(page.headers['content-type']).toContain('text/html');
     expect(page.text).toContain('href="/metrics"');
     expect(page.text).toContain('9.9.9');
     expect(page.text).toContain('lost_communication');
+    // Each VM's last backup (never, for some) and first address.
+    expect(page.text).toContain('<th>Last backup (UTC)</th>');
+    expect(page.text).toContain('<td>never</td>');
+    expect(page.text).toMatch(/<td>10\.20\.0\.\d+<\/td>/);
     expect(page.text).not.toContain('<script>');
     expect(page.text).toContain('&#60;script&#62;');
   });
 
   test('the telemetry path with a query string is still the metrics', async () => {
-    const { app } = setup([]);
+    const { app } = await setup([]);
     const response = await request(app).get('/metrics?collect[]=x').expect(200);
     expect(response.text).toContain('hyperv_up 0');
   });
 
   test('a scrape right after a sample sees its outcome, however recently the last scrape rendered', async () => {
-    const { app, sampleOnce } = setup([() => ({ document: host.next() }), () => ({ text: 'garbage' }), () => ({ text: 'garbage' })]);
+    const { app, sampleOnce } = await setup([() => ({ document: host.next() }), () => ({ text: 'garbage' }), () => ({ text: 'garbage' })]);
     await sampleOnce();
     expect((await request(app).get('/metrics')).text).toMatch(/^hyperv_up 1$/m);
     await sampleOnce();
@@ -169,7 +157,7 @@ describe('HTTP app', () => {
   });
 
   test('unknown paths are 404 without a stack trace', async () => {
-    const { app } = setup([]);
+    const { app } = await setup([]);
     const response = await request(app).get('/nope').expect(404);
     expect(response.text).toBe('Not found\n');
   });

@@ -1,9 +1,27 @@
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Prometheus-style durations such as 500ms, 15s, 1m30s, 2h; returns milliseconds or null. */
+/**
+ * The longest duration the exporter takes: Node's timers hold at most 2^31-1 ms (about 24.8 days) and
+ * turn anything longer into 1 ms, so a longer interval or timeout could not be honoured.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Prometheus-style durations such as 500ms, 15s, 1m30s, 2h, 1d; returns milliseconds or null. */
 export function parseDuration(text: string): number | null {
-  if (!/^(\d+(ms|s|m|h))+$/.test(text)) return null;
+  if (!/^(\d+(ms|s|m|h|d))+$/.test(text)) return null;
   let total = 0;
-  for (const match of text.matchAll(/(\d+)(ms|s|m|h)/g)) total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? 0);
-  return total;
+  for (const match of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? 0);
+  return Number.isSafeInteger(total) ? total : null;
+}
+
+/** `24d20h31m23s647ms` for MAX_DURATION_MS: a duration as the flags take it. */
+export function formatDuration(ms: number): string {
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const count = Math.floor(rest / size);
+    if (count > 0) text += `${count}${unit}`;
+    rest -= count * size;
+  }
+  return text === '' ? '0s' : text;
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { configSchema, type Config } from '../config';
-import { InvalidComputerNameError, validateComputerName } from '../sources/powershell/quoting';
-import { parseDuration } from './duration';
+import { configSchema, kvpExportKeys, type Config } from '../config';
+import { abbreviate, InvalidHostAddressError, validateHostAddress } from '../contract/hostAddress';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration';
 import { parseListenAddress } from './listenAddress';
 
 /** A flag error: main prints the message as one line and exits 2. */
@@ -14,6 +14,10 @@ interface FlagSpec {
 }
 
 export const FLAGS = {
+  'config.file': {
+    type: 'string',
+    help: 'YAML file of the hosts to sample (local, remote over WinRM, replay, simulator; and the nodes of the local failover cluster); each is probed at /probe?target=NAME.',
+  },
   source: { type: 'string', help: 'Where samples come from: powershell, replay or simulator (default: powershell on Windows, simulator elsewhere).' },
   'replay.file': { type: 'string', help: 'Sample document to serve with --source=replay; read again at every sample.' },
   'simulator.vms': { type: 'string', default: '12', help: 'Number of VMs of the simulated host.' },
@@ -24,6 +28,17 @@ export const FLAGS = {
   'sample.interval': { type: 'string', default: '15s', help: 'How often to sample the host.' },
   'sample.timeout': { type: 'string', default: '30s', help: 'How long one sample may take before it is abandoned.' },
   'sample.max-age': { type: 'string', default: '5m', help: 'Stop serving VM metrics when the last good sample is older than this (0s: never).' },
+  'sample.full-interval': {
+    type: 'string',
+    default: '5m',
+    help: 'How often to take a Full sample (settings and KVP items); the samples between are cheaper Status samples (0s: every sample is Full).',
+  },
+  'sample.concurrency': { type: 'string', default: '4', help: 'Most samples in flight at once across hosts; also the number of PowerShell processes.' },
+  'kvp.export-keys': {
+    type: 'string',
+    help: 'Export the KVP items whose whole name matches this regular expression, with their values, as hyperv_vm_kvp_item_info (default: none).',
+  },
+  'kvp.export-max-per-vm': { type: 'string', default: '32', help: 'Most KVP items exported per VM with --kvp.export-keys; the rest are counted as dropped.' },
   'web.listen-address': { type: 'string', default: ':10062', help: 'Address to listen on for the web interface and telemetry.' },
   'web.telemetry-path': { type: 'string', default: '/metrics', help: 'Path under which to expose metrics.' },
   'web.config.file': { type: 'string', help: 'Web configuration file (exporter-toolkit format) for TLS and basic authentication.' },
@@ -38,14 +53,26 @@ export const FLAGS = {
 export type ParsedCommandLine = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
 
 function integer(name: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw new FlagError(`--${name} must be a whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d{1,15}$/.test(text)) throw new FlagError(`--${name} must be a whole number, got ${abbreviate(text)}`);
   return Number(text);
 }
 
 function duration(name: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === null) throw new FlagError(`--${name} must be a duration such as 500ms, 15s, 1m or 2h, got ${JSON.stringify(text)}`);
+  const ms = parseDuration(text === '0' ? '0s' : text);
+  if (ms === null) throw new FlagError(`--${name} must be a duration such as 500ms, 15s, 1m or 2h, got ${abbreviate(text)}`);
+  if (ms > MAX_DURATION_MS) throw new FlagError(`--${name} must be at most ${formatDuration(MAX_DURATION_MS)} (the longest timer Node can set), got ${abbreviate(text)}`);
   return ms;
+}
+
+/** --kvp.export-keys, checked to be a regular expression (kept as text: the model compiles it). */
+function exportKeys(pattern: string | undefined): string | undefined {
+  if (pattern === undefined) return undefined;
+  try {
+    kvpExportKeys(pattern);
+  } catch (error) {
+    throw new FlagError(`--kvp.export-keys is not a regular expression: ${oneLine((error as Error).message)}`);
+  }
+  return pattern;
 }
 
 /**
@@ -57,13 +84,13 @@ export function parseCommandLine(argv: readonly string[], platform: NodeJS.Platf
   try {
     parsed = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new FlagError((error as Error).message.split('\n')[0] ?? 'invalid flags');
+    throw new FlagError(oneLine((error as Error).message));
   }
   const { values, positionals } = parsed;
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
   if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'sample')) {
-    throw new FlagError(`unexpected argument ${JSON.stringify(positionals.find((p) => p !== 'sample') ?? positionals[1])}; the only subcommand is "sample"`);
+    throw new FlagError(`unexpected argument ${abbreviate(positionals.find((p) => p !== 'sample') ?? positionals[1] ?? '')}; the only subcommand is "sample"`);
   }
   const value = (name: keyof typeof FLAGS): string => {
     const v = values[name];
@@ -74,14 +101,14 @@ export function parseCommandLine(argv: readonly string[], platform: NodeJS.Platf
   const computerName = values['powershell.computer-name'];
   if (computerName !== undefined) {
     try {
-      validateComputerName(computerName);
+      validateHostAddress(computerName);
     } catch (error) {
-      if (error instanceof InvalidComputerNameError) throw new FlagError(`--powershell.computer-name: ${error.message}`);
+      if (error instanceof InvalidHostAddressError) throw new FlagError(`--powershell.computer-name: ${error.message}`);
       throw error;
     }
   }
   const listen = parseListenAddress(value('web.listen-address'));
-  if (listen === null) throw new FlagError(`--web.listen-address must be [host]:port, got ${JSON.stringify(value('web.listen-address'))}`);
+  if (listen === null) throw new FlagError(`--web.listen-address must be [host]:port, got ${abbreviate(value('web.listen-address'))}`);
 
   const candidate = {
     command: positionals[0] === 'sample' ? 'sample' : 'serve',
@@ -97,8 +124,11 @@ export function parseCommandLine(argv: readonly string[], platform: NodeJS.Platf
     sample: {
       intervalMs: duration('sample.interval', value('sample.interval')),
       timeoutMs: duration('sample.timeout', value('sample.timeout')),
-      maxAgeMs: duration('sample.max-age', value('sample.max-age') === '0' ? '0s' : value('sample.max-age')),
+      maxAgeMs: duration('sample.max-age', value('sample.max-age')),
+      fullIntervalMs: duration('sample.full-interval', value('sample.full-interval')),
+      concurrency: integer('sample.concurrency', value('sample.concurrency')),
     },
+    configFile: values['config.file'],
     web: {
       listenAddress: listen,
       telemetryPath: value('web.telemetry-path'),
@@ -106,13 +136,14 @@ export function parseCommandLine(argv: readonly string[], platform: NodeJS.Platf
       disableExporterMetrics: values['web.disable-exporter-metrics'] === true,
       maxRequests: integer('web.max-requests', value('web.max-requests')),
     },
+    kvp: { exportKeys: exportKeys(values['kvp.export-keys']), exportMaxPerVm: integer('kvp.export-max-per-vm', value('kvp.export-max-per-vm')) },
     log: { level: value('log.level'), format: value('log.format') },
   };
   const result = configSchema.safeParse(candidate);
   if (!result.success) {
     const issue = result.error.issues[0];
     const flag = issue === undefined ? '' : flagNameOf(issue.path);
-    throw new FlagError(issue?.code === 'custom' ? issue.message : `${flag}: ${issue?.message ?? 'invalid value'}`);
+    throw new FlagError(oneLine(issue?.code === 'custom' ? issue.message : `${flag}: ${issue?.message ?? 'invalid value'}`));
   }
   return { kind: 'run', config: result.data };
 }
@@ -125,11 +156,20 @@ const FLAG_BY_PATH: Readonly<Record<string, string>> = {
   'sample.intervalMs': '--sample.interval',
   'sample.timeoutMs': '--sample.timeout',
   'sample.maxAgeMs': '--sample.max-age',
+  'sample.fullIntervalMs': '--sample.full-interval',
+  'sample.concurrency': '--sample.concurrency',
   'web.listenAddress.port': '--web.listen-address',
   'web.maxRequests': '--web.max-requests',
+  'kvp.exportMaxPerVm': '--kvp.export-max-per-vm',
   'log.level': '--log.level',
   'log.format': '--log.format',
 };
+
+/** The first line of a message, at most 300 characters: error lines stay one short line. */
+function oneLine(message: string): string {
+  const first = message.split('\n')[0] ?? '';
+  return first.length <= 300 ? first : `${first.slice(0, 300)}…`;
+}
 
 function flagNameOf(path: ReadonlyArray<PropertyKey>): string {
   const key = path.map(String).join('.');

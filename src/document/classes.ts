@@ -66,24 +66,40 @@ export const COMPUTER_SYSTEM_CLASS = 'Msvm_ComputerSystem';
 
 const COMPONENT_PROPERTIES = ['SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus'];
 const SETTING_PROPERTIES = ['InstanceID', 'EnabledState'];
+const COMPUTER_SYSTEM_PROPERTIES = ['Name', 'ElementName', 'EnabledState', 'HealthState', 'OperationalStatus', 'OnTimeInMilliseconds', 'LastSuccessfulBackupTime'];
 
-/** Class name → the CIM properties a source selects, in the order collect.ps1 selects them. */
+/** What a sample holds: `full`, every class below; `status`, only what changes from second to second. */
+export const SAMPLE_SCOPES = ['status', 'full'] as const;
+export type SampleScope = (typeof SAMPLE_SCOPES)[number];
+
+/**
+ * Class name → the CIM properties a Full sample selects, in the order collect.ps1 selects them:
+ * computer systems, then each component's device class and setting-data class.
+ */
 export const DOCUMENT_CLASSES: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  [COMPUTER_SYSTEM_CLASS]: ['Name', 'ElementName', 'EnabledState', 'HealthState', 'OperationalStatus', 'OnTimeInMilliseconds'],
+  [COMPUTER_SYSTEM_CLASS]: COMPUTER_SYSTEM_PROPERTIES,
   ...Object.fromEntries(
     COMPONENT_CLASSES.flatMap((c) => [
-      [
-        c.deviceClass,
-        c.component === 'kvp_exchange'
-          ? [...COMPONENT_PROPERTIES, 'GuestIntrinsicExchangeItems', 'GuestExchangeItems']
-          : COMPONENT_PROPERTIES,
-      ],
+      [c.deviceClass, c.component === 'kvp_exchange' ? [...COMPONENT_PROPERTIES, 'GuestIntrinsicExchangeItems', 'GuestExchangeItems'] : COMPONENT_PROPERTIES],
       [
         c.settingClass,
-        c.component === 'kvp_exchange' ? [...SETTING_PROPERTIES, 'HostExchangeItems', 'HostOnlyItems'] : SETTING_PROPERTIES,
+        c.component === 'kvp_exchange'
+          ? [...SETTING_PROPERTIES, 'HostExchangeItems', 'HostOnlyItems']
+          : c.component === 'heartbeat'
+            ? [...SETTING_PROPERTIES, 'Interval', 'Latency', 'ErrorThreshold']
+            : SETTING_PROPERTIES,
       ],
     ]),
   ),
+});
+
+/**
+ * Class name → the properties a Status sample selects: the computer systems whole and each device
+ * class's status, without setting data or KVP items (those come from the last Full sample).
+ */
+export const STATUS_CLASSES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  [COMPUTER_SYSTEM_CLASS]: COMPUTER_SYSTEM_PROPERTIES,
+  ...Object.fromEntries(COMPONENT_CLASSES.map((c) => [c.deviceClass, COMPONENT_PROPERTIES])),
 });
 
 export const SCHEMA_VERSION = 1;

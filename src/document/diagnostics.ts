@@ -17,8 +17,18 @@ export const DROP_REASONS = [
   'kvp_item_too_large',
   /** KVP items beyond maxKvpItemsPerPool. */
   'kvp_item_over_limit',
-  /** A label value (VM name, guest info) longer than maxLabelValueLength, cut to that length. */
+  /** A label value (VM name, guest info, an exported KVP item) longer than maxLabelValueLength, cut to that length. */
   'label_truncated',
+  /** A property value that cannot be what it claims: a backup time that is not a date, or lies in the future. */
+  'value_invalid',
+  /** An entry of the guest's NetworkAddressIPv4/IPv6 list that is not an IP address of that family. */
+  'guest_address_invalid',
+  /** Guest addresses beyond maxGuestAddressesPerVm. */
+  'guest_address_over_limit',
+  /** Allow-listed KVP items (--kvp.export-keys) beyond --kvp.export-max-per-vm. */
+  'kvp_export_over_limit',
+  /** A second allow-listed KVP item with the same pool and (cleaned) key as one exported already. */
+  'kvp_export_duplicate',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -77,31 +77,3 @@ export function parseKvpItem(xml: string): KvpParseResult {
   // A PROPERTY without VALUE and an empty VALUE both mean an empty value (wmi.md §5.2).
   return { ok: true, item: { name, data: properties.get('Data') ?? '', source } };
 }
-
-/**
- * Remembers parse results for the items of the last two samples. KVP items rarely change between
- * samples, so steady-state sampling parses almost nothing; items not seen for a whole sample are
- * forgotten, which bounds the cache by what the host currently reports.
- */
-export class KvpItemCache {
-  private current = new Map<string, KvpParseResult>();
-  private previous = new Map<string, KvpParseResult>();
-
-  /** Call once per sample before the first lookup. */
-  startSample(): void {
-    this.previous = this.current;
-    this.current = new Map();
-  }
-
-  parse(xml: string): KvpParseResult {
-    let result = this.current.get(xml);
-    if (result !== undefined) return result;
-    result = this.previous.get(xml) ?? parseKvpItem(xml);
-    this.current.set(xml, result);
-    return result;
-  }
-
-  get size(): number {
-    return this.current.size;
-  }
-}

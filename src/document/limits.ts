@@ -14,6 +14,8 @@ export interface Limits {
   readonly maxKvpItemLength: number;
   /** Longest label value exported, in characters; longer values are cut and counted. */
   readonly maxLabelValueLength: number;
+  /** Most guest addresses (IPv4 and IPv6 together) exported per VM; the rest are counted. */
+  readonly maxGuestAddressesPerVm: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -26,4 +28,6 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   // A value may be up to 16 KB and a key 512 bytes (same doc); the XML around them adds ~500 bytes.
   maxKvpItemLength: 64 * 1024,
   maxLabelValueLength: 128,
+  // A VM with a dozen network adapters, each with an IPv4, a link-local and a global IPv6 address.
+  maxGuestAddressesPerVm: 32,
 });

@@ -1,20 +1,10 @@
+import { SampleError, type RawSample, type SampleScope } from '../contract/sample';
 import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, SCHEMA_VERSION, type ComponentName } from './classes';
-import { Diagnostics, preview } from './diagnostics';
+import { type Diagnostics, preview } from './diagnostics';
 import { DEFAULT_LIMITS, type Limits } from './limits';
-import type { InstanceLineCache } from './lineCache';
-import { PauseInterrupted } from './pauseInterrupted';
-import {
-  isGuid,
-  isRecord,
-  readArray,
-  readString,
-  readStringArray,
-  readTimestamp,
-  readUnsigned,
-  readUnsignedArray,
-} from './wire';
-import { SampleError } from '../sampling/failureReasons';
-import type { RawSample } from '../sources/source';
+import { isGuid, isRecord, readArray, readDateTime, readString, readStringArray, readTimestamp, readUnsigned, readUnsignedArray } from './wire';
+
+const HEARTBEAT_GUID = COMPONENT_CLASSES.find((c) => c.component === 'heartbeat')!.guid;
 
 /** One Msvm_ComputerSystem: the host (Name is its computer name) or a VM (Name is its GUID). */
 export interface ComputerSystemInstance {
@@ -24,6 +14,8 @@ export interface ComputerSystemInstance {
   readonly healthState: number | null;
   readonly operationalStatus: readonly number[] | null;
   readonly onTimeInMilliseconds: number | null;
+  /** LastSuccessfulBackupTime in Unix milliseconds (1601-01-01, "never", is negative); null when absent or unreadable. */
+  readonly lastSuccessfulBackupMs: number | null;
 }
 
 /** One integration-component device; it exists only while its VM runs or is paused. */
@@ -42,11 +34,17 @@ export interface SettingInstance {
   /** Lower-case GUID of the VM (or checkpoint) from InstanceID. */
   readonly vmId: string;
   readonly enabledState: number | null;
+  /** Heartbeat setting data only: milliseconds between pings, before a ping counts as dropped, and dropped pings before the guest counts as lost. */
+  readonly interval?: number | null;
+  readonly latency?: number | null;
+  readonly errorThreshold?: number | null;
   readonly hostItems?: ReadonlyArray<string | null> | null;
   readonly hostOnlyItems?: ReadonlyArray<string | null> | null;
 }
 
 export interface ParsedDocument {
+  /** What the source wrote: `status` documents are completed from the last Full one before parsing. */
+  readonly scope: SampleScope;
   readonly computerName: string;
   readonly collectedAt: Date | null;
   readonly computerSystems: readonly ComputerSystemInstance[];
@@ -58,45 +56,18 @@ function invalid(message: string): SampleError {
   return new SampleError('invalid_document', message);
 }
 
-/**
- * JSON text or an already-built value → the document value, with the size bound applied to text.
- * With a `lineCache`, text written one instance per line reuses the instances of the previous
- * sample whose lines did not change (see InstanceLineCache); the value is the same either way.
- */
-export function decodeRawSample(raw: RawSample, limits: Limits = DEFAULT_LIMITS, lineCache?: InstanceLineCache): unknown {
+/** JSON text or an already-built value → the document value, with the size bound applied to text. */
+export function decodeRawSample(raw: RawSample, limits: Limits = DEFAULT_LIMITS): unknown {
   if (!('text' in raw)) return raw.document;
-  const text = checkedText(raw.text, limits);
-  try {
-    return lineCache === undefined ? (JSON.parse(text) as unknown) : lineCache.parse(text);
-  } catch (error) {
-    throw invalid(`sample document is not JSON: ${(error as Error).message}`);
-  }
-}
-
-/**
- * decodeRawSample with a line cache, its work cut into slices with `pause()` awaited between them,
- * so that the event loop (scrapes) is not held for the whole text. The same value or error.
- */
-export async function decodeRawSampleInSlices(raw: RawSample, limits: Limits, lineCache: InstanceLineCache, pause: () => Promise<void>): Promise<unknown> {
-  if (!('text' in raw)) return raw.document;
-  const text = checkedText(raw.text, limits);
-  let value: unknown;
-  try {
-    value = await lineCache.parseInSlices(text, pause);
-  } catch (error) {
-    if (error instanceof PauseInterrupted) throw error.cause;
-    throw invalid(`sample document is not JSON: ${(error as Error).message}`);
-  }
-  return value;
-}
-
-function checkedText(text: string, limits: Limits): string {
-  if (text.length > limits.maxDocumentBytes) {
-    throw invalid(`sample document is larger than ${limits.maxDocumentBytes} bytes`);
-  }
+  const text = raw.text;
+  if (text.length > limits.maxDocumentBytes) throw invalid(`sample document is larger than ${limits.maxDocumentBytes} bytes`);
   const withoutMark = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (withoutMark.trim() === '') throw invalid('sample document is empty');
-  return withoutMark;
+  try {
+    return JSON.parse(withoutMark) as unknown;
+  } catch (error) {
+    throw invalid(`sample document is not JSON: ${(error as Error).message}`);
+  }
 }
 
 function instancesOf(
@@ -128,6 +99,11 @@ function parseComputerSystem(record: Record<string, unknown>, diagnostics: Diagn
     diagnostics.drop('instance_malformed', `${COMPUTER_SYSTEM_CLASS} without a Name`);
     return null;
   }
+  const backup = record['LastSuccessfulBackupTime'];
+  const lastSuccessfulBackupMs = readDateTime(backup);
+  if (lastSuccessfulBackupMs === null && backup !== undefined && backup !== null) {
+    diagnostics.drop('value_invalid', `LastSuccessfulBackupTime ${preview(backup)} of ${preview(name)}`);
+  }
   return {
     name,
     elementName: readString(record['ElementName']) ?? '',
@@ -135,6 +111,7 @@ function parseComputerSystem(record: Record<string, unknown>, diagnostics: Diagn
     healthState: readUnsigned(record['HealthState']),
     operationalStatus: readUnsignedArray(record['OperationalStatus']),
     onTimeInMilliseconds: readUnsigned(record['OnTimeInMilliseconds']),
+    lastSuccessfulBackupMs,
   };
 }
 
@@ -179,12 +156,23 @@ function parseSetting(
     return null;
   }
   const base = { vmId: match[1].toLowerCase(), enabledState: readUnsigned(record['EnabledState']) };
+  if (componentGuid === HEARTBEAT_GUID) {
+    return { ...base, interval: readUnsigned(record['Interval']), latency: readUnsigned(record['Latency']), errorThreshold: readUnsigned(record['ErrorThreshold']) };
+  }
   if (!isKvp) return base;
   return {
     ...base,
     hostItems: readStringArray(record['HostExchangeItems']),
     hostOnlyItems: readStringArray(record['HostOnlyItems']),
   };
+}
+
+/** The document's `scope`: absent means a Full document (replay files, the simulator, older recordings). */
+export function scopeOf(document: Record<string, unknown>): SampleScope {
+  const scope = document['scope'];
+  if (scope === undefined || scope === null || scope === 'full') return 'full';
+  if (scope === 'status') return 'status';
+  throw invalid(`unknown scope ${preview(scope)} (expected "full" or "status")`);
 }
 
 /**
@@ -232,6 +220,7 @@ export function parseDocument(value: unknown, diagnostics: Diagnostics, limits: 
   const host = computerSystems.find((system) => !isGuid(system.name));
   const computerName = readString(value['computerName']) ?? host?.name ?? '';
   return {
+    scope: scopeOf(value),
     computerName,
     collectedAt: readTimestamp(value['collectedAt']),
     computerSystems,

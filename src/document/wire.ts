@@ -63,10 +63,43 @@ export function isGuid(value: string): boolean {
   return GUID.test(value);
 }
 
-/** ISO 8601 (PowerShell 7) or "\/Date(ms)\/" (Windows PowerShell 5.1). */
-export function readTimestamp(value: unknown): Date | null {
+const LEGACY_DATE = /^\/Date\((-?\d{1,15})(?:[+-]\d{4})?\)\/$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?$/;
+
+/**
+ * A CIM datetime as PowerShell writes it, in Unix milliseconds: Windows PowerShell 5.1's
+ * "\/Date(ms)\/" (UTC milliseconds, negative before 1970; an offset suffix is informational), also
+ * wrapped once as {"value": "\/Date(ms)\/", …}; PowerShell 7's ISO 8601 with "Z", with an offset,
+ * or with neither, which is read as UTC (PowerShell 7 writes CIM datetimes with an offset, so only a
+ * hand-made document lacks one). Null for anything else, and for impossible dates (month 13).
+ */
+export function readDateTime(value: unknown, unwrapped = false): number | null {
+  if (!unwrapped && isRecord(value) && 'value' in value && !isPowerShellArrayWrapper(value)) return readDateTime(value['value'], true);
   if (typeof value !== 'string') return null;
-  const legacy = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/.exec(value);
-  const date = legacy?.[1] !== undefined ? new Date(Number(legacy[1])) : new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date;
+  const legacy = LEGACY_DATE.exec(value);
+  if (legacy !== null) {
+    const ms = Number(legacy[1]);
+    return Math.abs(ms) <= MAX_DATE_MS ? ms : null;
+  }
+  const iso = ISO_DATE.exec(value);
+  if (iso === null) return null;
+  const [year, month, day, hour, minute, second] = iso.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const fraction = Number(`0.${iso[7] ?? '0'}`);
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second) + Math.floor(fraction * 1000);
+  // Date.UTC rolls over (February 30th is March 2nd): such a date was not a date.
+  const check = new Date(utc - Math.floor(fraction * 1000));
+  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return null;
+  const zone = iso[8];
+  if (zone === undefined || zone === 'Z') return utc;
+  const offset = (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
+  return utc - offset;
+}
+
+/** ECMAScript's range of dates, ±100,000,000 days around 1970. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A timestamp (collectedAt) in the forms readDateTime takes, as a Date. */
+export function readTimestamp(value: unknown): Date | null {
+  const ms = readDateTime(value);
+  return ms === null ? null : new Date(ms);
 }

@@ -23,6 +23,29 @@ export interface GuestInfo {
   readonly integrationServicesVersion: string;
 }
 
+/** How the host watches the guest's heartbeat (Msvm_HeartbeatComponentSettingData); null where the host leaves it out. */
+export interface HeartbeatSettings {
+  /** Time between two heartbeat pings. */
+  readonly intervalSeconds: number | null;
+  /** Time after which a ping without an answer counts as dropped. */
+  readonly latencySeconds: number | null;
+  /** Dropped pings in a row after which the guest counts as lost. */
+  readonly errorThreshold: number | null;
+}
+
+/** An address the guest reports for itself (intrinsic KVP NetworkAddressIPv4/IPv6): checked, never loopback. */
+export interface GuestAddress {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly address: string;
+}
+
+/** A KVP item whose name --kvp.export-keys allows, with its key and value made safe as labels. */
+export interface ExportedKvpItem {
+  readonly pool: KvpPool;
+  readonly key: string;
+  readonly value: string;
+}
+
 export interface VmModel {
   /** Lower-case VM GUID: the identity. */
   readonly id: string;
@@ -36,6 +59,14 @@ export interface VmModel {
   readonly kvpItems: Readonly<Partial<Record<KvpPool, number>>>;
   /** From the guest intrinsic KVP pool; null when the VM reports none. */
   readonly guest: GuestInfo | null;
+  /** From the heartbeat setting data; null where it has none of the three values. */
+  readonly heartbeatSettings: HeartbeatSettings | null;
+  /** Unix time of the last successful backup; 0: never; null: not reported (or unreadable). */
+  readonly lastBackupSeconds: number | null;
+  /** The guest's own addresses, IPv4 first, in the order it reports them. */
+  readonly guestAddresses: readonly GuestAddress[];
+  /** The allow-listed KVP items, by pool. */
+  readonly exportedKvpItems: readonly ExportedKvpItem[];
 }
 
 export interface HostModel {

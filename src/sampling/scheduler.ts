@@ -1,10 +1,13 @@
-import { SampleError } from './failureReasons';
+import { SampleError } from '../contract/sample';
+import type { Slots } from './slots';
 
 export interface SchedulerOptions {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   /** 0: the last good data never expires. */
   readonly maxAgeMs: number;
+  /** Shared by every host's scheduler: a sample starts only in a free slot (default: no bound). */
+  readonly slots?: Slots;
   readonly now?: () => number;
 }
 
@@ -25,7 +28,10 @@ export interface SampleCallbacks {
 export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: { controller: AbortController; done: Promise<void> } | null = null;
+  /** Aborted by stop(): a sample still waiting for a slot gives up. */
+  private stopping = new AbortController();
   private lastSuccessAt: number | null = null;
+  private lastStartedAt = 0;
   private expiredSent = false;
   private stopped = false;
   private readonly now: () => number;
@@ -39,12 +45,14 @@ export class Scheduler {
 
   start(): void {
     this.stopped = false;
+    this.stopping = new AbortController();
     this.schedule(0);
   }
 
   /** Stops sampling and aborts a sample in flight; resolves once that sample has settled. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort(new SampleError('timeout', 'exporter is stopping'));
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     const inFlight = this.inFlight;
@@ -63,7 +71,26 @@ export class Scheduler {
   }
 
   private async runOnce(): Promise<void> {
+    let release = (): void => undefined;
+    if (this.options.slots !== undefined) {
+      try {
+        release = await this.options.slots.acquire(this.stopping.signal);
+      } catch {
+        return; // stopped while waiting for a slot
+      }
+    }
+    try {
+      await this.sampleInSlot();
+    } finally {
+      release();
+    }
+    this.expireIfStale();
+    this.schedule(Math.max(0, this.lastStartedAt + this.options.intervalMs - this.now()));
+  }
+
+  private async sampleInSlot(): Promise<void> {
     const startedAt = this.now();
+    this.lastStartedAt = startedAt;
     const controller = new AbortController();
     let timeout: NodeJS.Timeout | undefined;
     // Settles as soon as the sample is aborted, by the timeout or by stop(), whether or not the
@@ -91,8 +118,6 @@ export class Scheduler {
     await done;
     clearTimeout(timeout);
     this.inFlight = null;
-    this.expireIfStale();
-    this.schedule(Math.max(0, startedAt + this.options.intervalMs - this.now()));
   }
 
   private expireIfStale(): void {

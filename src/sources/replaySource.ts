@@ -1,7 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { DEFAULT_LIMITS } from '../document/limits';
-import { SampleError } from '../sampling/failureReasons';
-import type { RawSample, SampleSource } from './source';
+import { SampleError, type RawSample, type SampleSource } from '../contract/sample';
 
 /**
  * Recordings made with Windows PowerShell 5.1's `>` are UTF-16LE with a byte order mark; everything
@@ -14,12 +13,13 @@ function decodeText(bytes: Buffer): string {
 
 /**
  * Replays a recorded sample document. The file is read again at every sample, so a user or a test
- * can change what the exporter serves while it runs (write a temporary file and rename it over).
+ * can change what the exporter serves while it runs (write a temporary file and rename it over). A
+ * recording is what it is: asked for a Status sample, it answers with whatever the file holds.
  */
 export function createReplaySource(file: string, maxDocumentBytes = DEFAULT_LIMITS.maxDocumentBytes): SampleSource {
   return {
     name: 'replay',
-    async sample(signal: AbortSignal): Promise<RawSample> {
+    async sample(_scope, signal): Promise<RawSample> {
       try {
         const info = await stat(file);
         // A FIFO or device has no size to check and can block a thread or stream without end.

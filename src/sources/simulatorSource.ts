@@ -1,7 +1,7 @@
 import { SimulatedHost, type SimulatedHostOptions } from './simulator/simulatedHost';
-import type { RawSample, SampleSource } from './source';
+import type { RawSample, SampleSource } from '../contract/sample';
 
-/** The built-in simulated host: runs anywhere, changes over time, and scales to thousands of VMs. */
+/** The built-in simulated host: runs anywhere, changes over time, and scales to thousands of VMs. It always answers with a Full document. */
 export function createSimulatorSource(options: SimulatedHostOptions): SampleSource {
   const host = new SimulatedHost(options);
   return {

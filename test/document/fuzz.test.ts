@@ -11,13 +11,15 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS } from '../../src/document/classes';
-import { KvpItemCache, parseKvpItem } from '../../src/document/kvp';
+import { parseKvpItem } from '../../src/document/kvp';
 import { DEFAULT_LIMITS } from '../../src/document/limits';
 import { COLLECTORS } from '../../src/metrics/collectors';
 import { renderModel } from '../../src/metrics/renderModel';
-import { SampleError } from '../../src/sampling/failureReasons';
-import { SampleProcessor } from '../../src/sampling/sampleProcessor';
-import type { RawSample } from '../../src/sources/source';
+import { SampleError, type RawSample } from '../../src/contract/sample';
+import { Diagnostics } from '../../src/document/diagnostics';
+import { decodeRawSample, parseDocument } from '../../src/document/parse';
+import { vmSetOf } from '../../src/document/vmSet';
+import { buildHostModel } from '../../src/model/buildHostModel';
 import { ExpositionError, findSeries, parseExposition, promtoolCheck } from '../helpers/exposition';
 import { describeWithTools, toolPath } from '../helpers/testTools';
 import { KVP_ITEM_CLASS, kvpItem, xmlText } from '../sampling/support';
@@ -214,11 +216,18 @@ interface Outcome {
   readonly dropped: readonly string[];
 }
 
+/** The pure path HostSampler runs for a Full sample: decode, parse, build the model. */
+function processSample(raw: RawSample): { model: ReturnType<typeof buildHostModel>; diagnostics: Diagnostics } {
+  const diagnostics = new Diagnostics();
+  const model = buildHostModel(parseDocument(decodeRawSample(raw), diagnostics), diagnostics);
+  return { model, diagnostics };
+}
+
 /** Runs one raw sample through the pure path and checks every property; returns the exposition. */
-function processAndCheck(processor: SampleProcessor, raw: RawSample): Outcome {
+function processAndCheck(raw: RawSample): Outcome {
   let processed;
   try {
-    processed = processor.process(raw);
+    processed = processSample(raw);
   } catch (error) {
     // Property 1: nothing but a SampleError('invalid_document') comes out.
     if (!(error instanceof SampleError)) throw new Error(`threw ${String(error)} (not a SampleError)`, { cause: error });
@@ -284,27 +293,10 @@ describe('the exposition checker used by the fuzzers', () => {
   });
 });
 
-/** A document with, per class, the instances of `a` or of `b`. */
-function mix(a: unknown, b: unknown, picks: readonly boolean[]): unknown {
-  const classesOf = (d: unknown): Record<string, unknown> | null => {
-    const classes = typeof d === 'object' && d !== null ? (d as Record<string, unknown>)['classes'] : null;
-    return typeof classes === 'object' && classes !== null && !Array.isArray(classes) ? (classes as Record<string, unknown>) : null;
-  };
-  const ca = classesOf(a);
-  const cb = classesOf(b);
-  if (ca === null || cb === null) return a;
-  const names = [COMPUTER_SYSTEM_CLASS, ...COMPONENT_CLASSES.flatMap((c) => [c.deviceClass, c.settingClass])];
-  const classes: Record<string, unknown> = { ...ca };
-  names.forEach((name, i) => {
-    if (picks[i] === true) classes[name] = cb[name];
-  });
-  return { ...(a as Record<string, unknown>), classes };
-}
-
 /** Everything a sample produces, comparable with toEqual. */
-function outcomeOf(processor: SampleProcessor, raw: RawSample): unknown {
+function outcomeOf(raw: RawSample): unknown {
   try {
-    const { model, diagnostics } = processor.process(raw);
+    const { model, diagnostics } = processSample(raw);
     return { model, text: renderModel(model, COLLECTORS).text, dropped: diagnostics.entries() };
   } catch (error) {
     return { error: error instanceof SampleError ? `${error.reason}: ${error.message}` : error };
@@ -313,7 +305,6 @@ function outcomeOf(processor: SampleProcessor, raw: RawSample): unknown {
 
 describe('fuzzing raw sample → document → model → exposition', () => {
   test(`${RUNS} generated samples: only SampleError, valid exposition, capped labels, GUID ids`, () => {
-    const processor = new SampleProcessor(); // shared, so the KVP cache sees items come and go
     let failures = 0;
     let withVms = 0;
     let withGuestInfo = 0;
@@ -321,7 +312,7 @@ describe('fuzzing raw sample → document → model → exposition', () => {
     const failureKinds = new Map<string, number>();
     fc.assert(
       fc.property(rawSampleArb, (raw) => {
-        const outcome = processAndCheck(processor, raw);
+        const outcome = processAndCheck(raw);
         if (outcome.failure !== null) {
           failures++;
           if (process.env.FUZZ_STATS === '1') failureKinds.set(outcome.failure.message.slice(0, 40), (failureKinds.get(outcome.failure.message.slice(0, 40)) ?? 0) + 1);
@@ -342,25 +333,6 @@ describe('fuzzing raw sample → document → model → exposition', () => {
     );
   });
 
-  test('a processor that has seen earlier samples answers exactly as a fresh one (caches and memos change nothing)', () => {
-    // Samples drawn from three related documents (A, B, and A with some classes of B), so that
-    // instances, KVP items and lines recur, change, appear and disappear between samples.
-    const sequence = fc.tuple(documentArb, documentArb, fc.array(fc.boolean(), { minLength: 14, maxLength: 14 })).chain(([a, b, picks]) => {
-      const mixed = mix(a, b, picks);
-      return fc.array(fc.tuple(fc.constantFrom(a, b, mixed), fc.nat({ max: 2 }), fc.boolean()), { minLength: 2, maxLength: 6 });
-    });
-    fc.assert(
-      fc.property(sequence, (steps) => {
-        const shared = new SampleProcessor();
-        for (const [document, layout, asText] of steps) {
-          const raw: RawSample = asText ? { text: textOf(document, layout) } : { document };
-          expect(outcomeOf(shared, raw)).toEqual(outcomeOf(new SampleProcessor(), raw));
-        }
-      }),
-      params(Math.ceil(RUNS / 3)),
-    );
-  });
-
   test('a document read from text (compact or line by line) gives what the parsed value gives', () => {
     fc.assert(
       fc.property(documentArb, fc.nat({ max: 2 }), (document, layout) => {
@@ -371,23 +343,58 @@ describe('fuzzing raw sample → document → model → exposition', () => {
         } catch {
           return; // the whole document was junk that JSON cannot hold
         }
-        const processor = new SampleProcessor();
-        outcomeOf(processor, { text: textOf(document, (layout + 1) % 3) }); // a different previous sample
-        expect(outcomeOf(processor, { text })).toEqual(outcomeOf(new SampleProcessor(), { document: value }));
+        expect(outcomeOf({ text })).toEqual(outcomeOf({ document: value }));
       }),
       params(Math.ceil(RUNS / 3)),
     );
   });
 
-  test('the same document twice gives the same exposition (the KVP cache changes nothing)', () => {
+  test('a Status sample, with the last Full sample\'s model, makes the model the Full sample makes', () => {
+    const settingClasses = COMPONENT_CLASSES.map((c) => c.settingClass);
+    const kvpClass = COMPONENT_CLASSES.find((c) => c.component === 'kvp_exchange')!.deviceClass;
+    /** What a Status sample of the same host holds: no setting data, no KVP item arrays. */
+    const statusOf = (document: Record<string, unknown>, classes: Record<string, unknown>): Record<string, unknown> => {
+      const status = { ...classes };
+      for (const name of settingClasses) delete status[name];
+      const kvp = status[kvpClass];
+      if (Array.isArray(kvp)) {
+        status[kvpClass] = kvp.map((instance: unknown) => {
+          if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) return instance;
+          const { GuestIntrinsicExchangeItems: _intrinsic, GuestExchangeItems: _guest, ...rest } = instance as Record<string, unknown>;
+          return rest;
+        });
+      }
+      return { ...document, scope: 'status', classes: status };
+    };
+    let compared = 0;
+    fc.assert(
+      fc.property(documentArb, (value) => {
+        const classes = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['classes'] : null;
+        if (typeof classes !== 'object' || classes === null || Array.isArray(classes)) return;
+        let fullDocument;
+        try {
+          fullDocument = parseDocument(value, new Diagnostics());
+        } catch {
+          return; // not a document at all: neither sample would get this far
+        }
+        const fullModel = buildHostModel(fullDocument, new Diagnostics());
+        const statusDocument = parseDocument(statusOf(value as Record<string, unknown>, classes as Record<string, unknown>), new Diagnostics());
+        expect(statusDocument.scope).toBe('status');
+        expect(vmSetOf(statusDocument)).toBe(vmSetOf(fullDocument));
+        const statusModel = buildHostModel(statusDocument, new Diagnostics(), { fullModel });
+        expect(statusModel).toEqual(fullModel);
+        expect(renderModel(statusModel, COLLECTORS).text).toBe(renderModel(fullModel, COLLECTORS).text);
+        compared++;
+      }),
+      params(Math.ceil(RUNS / 3)),
+    );
+    expect(compared).toBeGreaterThan(RUNS / 6);
+  });
+
+  test('the same document twice gives the same exposition', () => {
     fc.assert(
       fc.property(documentArb, (document) => {
-        const processor = new SampleProcessor();
-        const first = processAndCheck(processor, { document });
-        const second = processAndCheck(processor, { document });
-        const fresh = processAndCheck(new SampleProcessor(), { document });
-        expect(second.text).toBe(first.text);
-        expect(fresh.text).toBe(first.text);
+        expect(processAndCheck({ document }).text).toBe(processAndCheck({ document }).text);
       }),
       params(Math.ceil(RUNS / 3)),
     );
@@ -511,20 +518,6 @@ describe('fuzzing the KVP item parser', () => {
       params(Math.ceil(RUNS / 3)),
     );
   });
-
-  test('the item cache answers exactly what the parser answers, across samples', () => {
-    fc.assert(
-      fc.property(fc.array(fc.array(fc.oneof(xmlSoup, fc.constantFrom(kvpItem('OSName', 'x'), kvpItem('a', 'b'))), { maxLength: 8 }), { maxLength: 5 }), (samples) => {
-        const cache = new KvpItemCache();
-        for (const items of samples) {
-          cache.startSample();
-          for (const xml of items) expect(cache.parse(xml)).toEqual(parseKvpItem(xml));
-          expect(cache.size).toBeLessThanOrEqual(new Set(items).size);
-        }
-      }),
-      params(Math.ceil(RUNS / 3)),
-    );
-  });
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -532,12 +525,11 @@ describe('fuzzing the KVP item parser', () => {
 describeWithTools(['promtool'], 'fuzzed expositions pass promtool check metrics', () => {
   const promtool = toolPath('promtool');
   test('a sample of generated expositions', () => {
-    const processor = new SampleProcessor();
     const texts: string[] = [];
     // Generate until 25 documents got through (bounded: at most 400 tries).
     fc.assert(
       fc.property(rawSampleArb, (raw) => {
-        const { text } = processAndCheck(processor, raw);
+        const { text } = processAndCheck(raw);
         if (text !== null && texts.length < 25) texts.push(text);
       }),
       params(400),

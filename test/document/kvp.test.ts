@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KvpItemCache, parseKvpItem } from '../../src/document/kvp';
+import { parseKvpItem } from '../../src/document/kvp';
 
 const samples = join(__dirname, '..', '..', '..', 'shared', 'samples');
 const item = (name: string, data: string, source = 2): string =>
@@ -44,20 +44,5 @@ describe('parseKvpItem', () => {
   ])('rejects %s', (_case, xml) => {
     const result = parseKvpItem(xml);
     expect(result.ok).toBe(false);
-  });
-});
-
-describe('KvpItemCache', () => {
-  test('parses an item once while it keeps appearing and forgets it after a sample without it', () => {
-    const cache = new KvpItemCache();
-    const xml = item('OSName', 'Windows');
-    cache.startSample();
-    const first = cache.parse(xml);
-    cache.startSample();
-    expect(cache.parse(xml)).toBe(first); // same object: not parsed again
-    cache.startSample();
-    cache.startSample();
-    expect(cache.size).toBe(0);
-    expect(cache.parse(xml)).not.toBe(first);
   });
 });

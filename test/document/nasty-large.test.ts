@@ -122,17 +122,21 @@ describe('generated nasty cases through the replay source, the sampler and /metr
 });
 
 describe('peak memory: the built sample path in a small heap', () => {
-  /** Samples `file` twice with dist/ code in a child node limited to `heapMiB` of old space. */
+  /** Samples `file` twice (parse and model) with dist/ code in a child node limited to `heapMiB` of old space. */
   function sampleInSmallHeap(file: string, heapMiB: number): { status: number | null; signal: string | null; output: string } {
     requireBuild();
     const dist = join(builtMain, '..');
     const script = `
-      const { SampleProcessor } = require(${JSON.stringify(join(dist, 'sampling', 'sampleProcessor.js'))});
+      const { Diagnostics } = require(${JSON.stringify(join(dist, 'document', 'diagnostics.js'))});
+      const { decodeRawSample, parseDocument } = require(${JSON.stringify(join(dist, 'document', 'parse.js'))});
+      const { buildHostModel } = require(${JSON.stringify(join(dist, 'model', 'buildHostModel.js'))});
       const { createReplaySource } = require(${JSON.stringify(join(dist, 'sources', 'replaySource.js'))});
       (async () => {
         const source = createReplaySource(${JSON.stringify(file)});
-        const processor = new SampleProcessor();
-        for (let i = 0; i < 2; i++) processor.process(await source.sample(AbortSignal.timeout(30000)));
+        for (let i = 0; i < 2; i++) {
+          const diagnostics = new Diagnostics();
+          buildHostModel(parseDocument(decodeRawSample(await source.sample('full', AbortSignal.timeout(30000))), diagnostics), diagnostics);
+        }
         console.log('processed');
       })().catch((e) => { console.log('failed', e && e.message); process.exit(3); });`;
     const result = spawnSync(process.execPath, [`--max-old-space-size=${heapMiB}`, '-e', script], { encoding: 'utf8', timeout: 30_000 });

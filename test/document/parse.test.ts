@@ -1,7 +1,7 @@
 import { Diagnostics } from '../../src/document/diagnostics';
 import { decodeRawSample, parseDocument } from '../../src/document/parse';
 import { readArray, readTimestamp, readUnsigned } from '../../src/document/wire';
-import { SampleError } from '../../src/sampling/failureReasons';
+import { SampleError } from '../../src/contract/sample';
 
 const HOST = { Name: 'HV01', ElementName: 'HV01', EnabledState: 2 };
 const VM = '4EA7033C-356C-4EBA-9F77-1A3399CFCD72';
@@ -55,7 +55,7 @@ describe('decodeRawSample and parseDocument', () => {
   });
 
   test('a document over the size limit fails before JSON.parse', () => {
-    const limits = { maxDocumentBytes: 10, maxInstancesPerClass: 10, maxKvpItemsPerPool: 10, maxKvpItemLength: 10, maxLabelValueLength: 10 };
+    const limits = { maxDocumentBytes: 10, maxInstancesPerClass: 10, maxKvpItemsPerPool: 10, maxKvpItemLength: 10, maxLabelValueLength: 10, maxGuestAddressesPerVm: 10 };
     expect(reason(() => decodeRawSample({ text: JSON.stringify(doc({ Msvm_ComputerSystem: [HOST] })) }, limits))).toMatch(/larger than 10 bytes/);
   });
 
@@ -81,7 +81,7 @@ describe('decodeRawSample and parseDocument', () => {
     );
     expect(parsed.computerSystems.map((s) => s.name)).toEqual(['HV01', VM]);
     expect(parsed.components.get('heartbeat')).toEqual([{ vmId: VM.toLowerCase(), enabledState: null, operationalStatus: null }]);
-    expect(parsed.settings.get('heartbeat')).toEqual([{ vmId: VM.toLowerCase(), enabledState: 3 }]);
+    expect(parsed.settings.get('heartbeat')).toEqual([{ vmId: VM.toLowerCase(), enabledState: 3, interval: null, latency: null, errorThreshold: null }]);
     expect(diagnostics.entries()).toEqual([
       { reason: 'instance_malformed', count: 5, example: 'Msvm_ComputerSystem[2] is not an object' },
     ]);
@@ -93,7 +93,7 @@ describe('decodeRawSample and parseDocument', () => {
   });
 
   test('instances beyond the per-class limit are dropped and counted', () => {
-    const limits = { maxDocumentBytes: 1e6, maxInstancesPerClass: 2, maxKvpItemsPerPool: 10, maxKvpItemLength: 1000, maxLabelValueLength: 10 };
+    const limits = { maxDocumentBytes: 1e6, maxInstancesPerClass: 2, maxKvpItemsPerPool: 10, maxKvpItemLength: 1000, maxLabelValueLength: 10, maxGuestAddressesPerVm: 10 };
     const diagnostics = new Diagnostics();
     const parsed = parseDocument(doc({ Msvm_ComputerSystem: [HOST, HOST, HOST, HOST] }), diagnostics, limits);
     expect(parsed.computerSystems).toHaveLength(2);

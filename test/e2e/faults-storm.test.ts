@@ -1,6 +1,6 @@
 /**
  * A scrape storm in process, where the sample times can be measured exactly: the real Scheduler,
- * Sampler and app behind createHttpServer (the server main uses, with --web.max-requests), on
+ * HostSampler and app behind createHttpServer (the server main uses, with --web.max-requests), on
  * 127.0.0.1, sampling a 200-VM document every 100 ms while waves of 300 concurrent scrapes arrive.
  * Scrapes never wait for a sample and samples must not wait for scrapes: the gaps between sample starts
  * stay close to the interval, every scrape is answered (200, or 503 beyond the request limit), and the
@@ -8,12 +8,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequestListener } from '../../src/app';
-import { SharedRender } from '../../src/metrics/sharedRender';
-import { ExporterMetrics } from '../../src/metrics/exporterMetrics';
-import { ScrapeBody } from '../../src/metrics/scrapeBody';
-import { Sampler } from '../../src/sampling/sampler';
-import { SampleProcessor } from '../../src/sampling/sampleProcessor';
+import { createRequestListener, oneHostView } from '../../src/app';
+import { COLLECTORS } from '../../src/metrics/collectors';
+import { singleHostMetricsPage } from '../../src/metrics/pages';
+import { ProcessMetrics } from '../../src/metrics/processMetrics';
+import { HostSampler } from '../../src/sampling/hostSampler';
 import { Scheduler } from '../../src/sampling/scheduler';
 import { createHttpServer } from '../../src/server/httpServer';
 import { parseExposition, valueOf } from '../helpers/exposition';
@@ -40,12 +39,18 @@ describe('a scrape storm against the real scheduler, sampler, app and HTTP serve
   test(`${WAVES} waves of ${CONCURRENT} concurrent scrapes: sampling keeps its interval, every scrape answered, no heap growth`, async () => {
     const source = new ScriptedSource(cleanDocument(200));
     const log = memoryLogger('info');
-    const metrics = new ExporterMetrics({ version: 'test', source: 'replay', processMetrics: true });
-    const body = new ScrapeBody();
-    const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger: log.logger });
-    // Wired as main wires it: /metrics ahead of express, exporter metrics shared between close scrapes.
-    const shared = new SharedRender(() => metrics.render(), { maxAgeMs: 1000, version: () => sampler.outcomes });
-    const app = createRequestListener({ telemetryPath: '/metrics', version: 'test', source: 'replay', state: () => sampler.state, body, exporterMetricsText: () => shared.get(), logger: log.logger });
+    // Wired as main wires it: one HostSampler publishing the single-host /metrics page.
+    const exporter = { version: 'test', source: 'replay', processMetrics: new ProcessMetrics() };
+    const sampler = new HostSampler({
+      host: 'replay',
+      source,
+      collectors: COLLECTORS,
+      fullIntervalMs: 300_000,
+      bodyText: (state) => singleHostMetricsPage(state, exporter),
+      logger: log.logger,
+    });
+    await sampler.publishInitial();
+    const app = createRequestListener({ telemetryPath: '/metrics', version: 'test', logger: log.logger, ...oneHostView('replay', () => sampler.current) });
     const server = createHttpServer(app, { maxRequests: 40, logger: log.logger });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
@@ -53,7 +58,7 @@ describe('a scrape storm against the real scheduler, sampler, app and HTTP serve
     const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
     scheduler.start();
     try {
-      await waitFor('the first sample', () => sampler.state.ready);
+      await waitFor('the first sample', () => sampler.current?.ready === true);
       // Baseline: sampling with nothing else going on.
       const quietFrom = performance.now();
       await sleep(1_000);

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COLLECTORS } from '../../src/metrics/collectors';
 import { renderModel } from '../../src/metrics/renderModel';
-import { SampleProcessor } from '../../src/sampling/sampleProcessor';
+import { processSample } from '../helpers/pipeline';
 import { describeWithTools, toolPath } from '../helpers/testTools';
 
 /**
@@ -18,7 +18,7 @@ const cases = readdirSync(documents)
   .map((file) => file.replace(/\.json$/, ''));
 
 function render(name: string): { text: string; dropped: Record<string, number> } {
-  const { model, diagnostics } = new SampleProcessor().process({ text: readFileSync(join(documents, `${name}.json`), 'utf8') });
+  const { model, diagnostics } = processSample({ text: readFileSync(join(documents, `${name}.json`), 'utf8') });
   const { text, runs } = renderModel(model, COLLECTORS);
   expect(runs.every((run) => run.success)).toBe(true);
   return { text, dropped: Object.fromEntries(diagnostics.entries().map((e) => [e.reason, e.count])) };

@@ -11,7 +11,7 @@
  * - the heap retained after the samples is bounded, and does not grow from one sample to the next.
  */
 import { DROP_REASONS, type DropReason } from '../../src/document/diagnostics';
-import { FAILURE_REASONS, type FailureReason } from '../../src/sampling/failureReasons';
+import { FAILURE_REASONS, type FailureReason } from '../../src/contract/sample';
 import { createReplaySource } from '../../src/sources/replaySource';
 import { findSeries, valueOf, type Exposition } from '../helpers/exposition';
 import { MiB, retainedHeap, startRig, type LogLine, type Rig } from './support';

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SampleError } from '../../src/sampling/failureReasons';
+import { SampleError } from '../../src/contract/sample';
 import { createReplaySource } from '../../src/sources/replaySource';
 import { MiB } from './support';
 
@@ -47,7 +47,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<{ value?: T; 
   test('a FIFO: the sample fails at once instead of blocking', async () => {
     const fifo = join(dir, 'fifo.json');
     execFileSync('mkfifo', [fifo]);
-    const sample = createReplaySource(fifo).sample(AbortSignal.timeout(5_000));
+    const sample = createReplaySource(fifo).sample('full', AbortSignal.timeout(5_000));
     try {
       const outcome = await within(sample, 1_000);
       expect(outcome).not.toBe('pending');
@@ -69,7 +69,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<{ value?: T; 
   // exporter that is a 1–2 GB RSS spike at every sample). Same fix.
   test('a device: refused by the source itself, not read until aborted', async () => {
     const before = process.memoryUsage();
-    const outcome = await within(createReplaySource('/dev/zero', MiB).sample(AbortSignal.timeout(50)), 2_000);
+    const outcome = await within(createReplaySource('/dev/zero', MiB).sample('full', AbortSignal.timeout(50)), 2_000);
     const after = process.memoryUsage();
     expect(outcome).not.toBe('pending');
     const error = (outcome as { error?: unknown }).error;

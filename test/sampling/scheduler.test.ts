@@ -1,4 +1,4 @@
-import { SampleError } from '../../src/sampling/failureReasons';
+import { SampleError } from '../../src/contract/sample';
 import { Scheduler, type SampleCallbacks } from '../../src/sampling/scheduler';
 
 type Behaviour = 'ok' | 'fail' | 'hang';

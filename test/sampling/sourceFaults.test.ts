@@ -7,7 +7,7 @@
  * - the exporter recovers by itself when the source does;
  * - each outage is logged once (warn), not once per failed sample.
  */
-import { SampleError, type FailureReason } from '../../src/sampling/failureReasons';
+import { SampleError, type FailureReason } from '../../src/contract/sample';
 import { Scheduler, type SchedulerOptions } from '../../src/sampling/scheduler';
 import { findSeries, valueOf, type Exposition } from '../helpers/exposition';
 import { ScriptedSource, memoryLogger, startRig, waitFor, sleep, type Behaviour, type Rig } from './support';
@@ -198,11 +198,11 @@ describe('a faulty source behind the real scheduler, sampler and app', () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const original = r.source.sample.bind(r.source);
-    r.source.sample = async (signal) => {
+    r.source.sample = async (scope, signal) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       try {
-        return await original(signal);
+        return await original(scope, signal);
       } finally {
         inFlight--;
       }

@@ -1,7 +1,7 @@
 /**
  * Shared by the hostile-input and fault tests: sample documents built in code, an in-memory pino log,
- * the exporter's pieces wired the way main wires them (Sampler + ScrapeBody + ExporterMetrics +
- * createApp, on 127.0.0.1 only), a scriptable source double, heap measurement, and a runner for the
+ * the exporter's pieces wired the way main wires them (HostSampler + the single-host metrics page +
+ * createRequestListener, on 127.0.0.1 only), a scriptable source double, heap measurement, and a runner for the
  * built exporter as a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,15 +10,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { createRequestListener } from '../../src/app';
-import { SharedRender } from '../../src/metrics/sharedRender';
+import { createRequestListener, oneHostView } from '../../src/app';
+import type { RawSample, SampleScope, SampleSource, SourceName } from '../../src/contract/sample';
 import { COMPONENT_CLASSES } from '../../src/document/classes';
-import { DEFAULT_LIMITS, type Limits } from '../../src/document/limits';
-import { ExporterMetrics } from '../../src/metrics/exporterMetrics';
-import { ScrapeBody } from '../../src/metrics/scrapeBody';
-import { Sampler } from '../../src/sampling/sampler';
-import { SampleProcessor } from '../../src/sampling/sampleProcessor';
-import type { RawSample, SampleSource, SourceName } from '../../src/sources/source';
+import type { Limits } from '../../src/document/limits';
+import { COLLECTORS } from '../../src/metrics/collectors';
+import type { ModelCollector } from '../../src/metrics/collectors/collector';
+import { singleHostMetricsPage } from '../../src/metrics/pages';
+import { HostSampler } from '../../src/sampling/hostSampler';
 import { parseExposition, type Exposition } from '../helpers/exposition';
 
 export const repoRoot = join(__dirname, '..', '..');
@@ -154,9 +153,7 @@ export function memoryLogger(level: pino.LevelWithSilent = 'info'): MemoryLog {
 // The exporter's pieces, wired as main wires them
 
 export interface Rig {
-  readonly sampler: Sampler;
-  readonly metrics: ExporterMetrics;
-  readonly body: ScrapeBody;
+  readonly sampler: HostSampler;
   readonly log: MemoryLog;
   readonly url: string;
   /** GET a path on 127.0.0.1. */
@@ -168,14 +165,27 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(options: { source: SampleSource; limits?: Limits; log?: MemoryLog }): Promise<Rig> {
+export async function startRig(options: {
+  source: SampleSource;
+  limits?: Limits;
+  log?: MemoryLog;
+  fullIntervalMs?: number;
+  collectors?: readonly ModelCollector[];
+}): Promise<Rig> {
   const log = options.log ?? memoryLogger();
-  const metrics = new ExporterMetrics({ version: 'test', source: options.source.name, processMetrics: false });
-  const body = new ScrapeBody();
-  const sampler = new Sampler({ source: options.source, processor: new SampleProcessor(options.limits ?? DEFAULT_LIMITS), metrics, body, logger: log.logger });
-  // Wired as main wires it: /metrics ahead of express, exporter metrics shared between close scrapes.
-  const shared = new SharedRender(() => metrics.render(), { maxAgeMs: 1000, version: () => sampler.outcomes });
-  const app = createRequestListener({ telemetryPath: '/metrics', version: 'test', source: options.source.name, state: () => sampler.state, body, exporterMetricsText: () => shared.get(), logger: log.logger });
+  const exporter = { version: 'test', source: options.source.name, processMetrics: null };
+  // Wired as main wires it: one HostSampler publishing the single-host /metrics page.
+  const sampler = new HostSampler({
+    host: options.source.name,
+    source: options.source,
+    collectors: options.collectors ?? COLLECTORS,
+    fullIntervalMs: options.fullIntervalMs ?? 0,
+    bodyText: (state) => singleHostMetricsPage(state, exporter),
+    logger: log.logger,
+    limits: options.limits,
+  });
+  await sampler.publishInitial();
+  const app = createRequestListener({ telemetryPath: '/metrics', version: 'test', logger: log.logger, ...oneHostView(options.source.name, () => sampler.current) });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -187,8 +197,6 @@ export async function startRig(options: { source: SampleSource; limits?: Limits;
   const get: Rig['get'] = (path, headers = {}) => httpGet(`${url}${path}`, headers, agent);
   return {
     sampler,
-    metrics,
-    body,
     log,
     url,
     get,
@@ -198,17 +206,7 @@ export async function startRig(options: { source: SampleSource; limits?: Limits;
       return { text: response.body, exposition: parseExposition(response.body) };
     },
     async sampleTimes(n) {
-      for (let i = 0; i < n; i++) {
-        const started = performance.now();
-        try {
-          await sampler.sample(new AbortController().signal);
-          sampler.succeeded((performance.now() - started) / 1000);
-        } catch (error) {
-          sampler.failed(error, (performance.now() - started) / 1000);
-        }
-      }
-      // Let the background compression settle, as it would between two scheduled samples.
-      await new Promise((resolve) => setImmediate(resolve));
+      for (let i = 0; i < n; i++) await sampleOnce(sampler);
     },
     async close() {
       agent.destroy();
@@ -216,6 +214,24 @@ export async function startRig(options: { source: SampleSource; limits?: Limits;
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * One sample with the callbacks the Scheduler would make; resolves once its outcome is published (as
+ * it is between two scheduled samples).
+ */
+export async function sampleOnce(sampler: HostSampler): Promise<void> {
+  let stop = (): void => undefined;
+  const published = new Promise<void>((resolve) => (stop = sampler.onPublish(() => resolve())));
+  const started = performance.now();
+  try {
+    await sampler.sample(new AbortController().signal);
+    sampler.succeeded((performance.now() - started) / 1000);
+  } catch (error) {
+    sampler.failed(error, (performance.now() - started) / 1000);
+  }
+  await published;
+  stop();
 }
 
 export function httpGet(
@@ -256,14 +272,17 @@ export class ScriptedSource implements SampleSource {
   behaviour: Behaviour = { kind: 'ok' };
   /** performance.now() at each call of sample(). */
   readonly calls: number[] = [];
+  /** The scope each call asked for. */
+  readonly scopes: SampleScope[] = [];
   /** Calls that have not settled (hang). */
   pending = 0;
   closed = false;
 
   constructor(private readonly defaultDocument: unknown = cleanDocument()) {}
 
-  sample(signal: AbortSignal): Promise<RawSample> {
+  sample(scope: SampleScope, signal: AbortSignal): Promise<RawSample> {
     this.calls.push(performance.now());
+    this.scopes.push(scope);
     const behaviour = this.behaviour;
     switch (behaviour.kind) {
       case 'ok':

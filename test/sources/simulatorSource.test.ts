@@ -1,5 +1,4 @@
 import { Diagnostics } from '../../src/document/diagnostics';
-import { KvpItemCache } from '../../src/document/kvp';
 import { parseDocument } from '../../src/document/parse';
 import { buildHostModel } from '../../src/model/buildHostModel';
 import type { HostModel } from '../../src/model/hostModel';
@@ -8,10 +7,9 @@ import { SimulatedHost } from '../../src/sources/simulator/simulatedHost';
 import { createSimulatorSource } from '../../src/sources/simulatorSource';
 
 function models(host: SimulatedHost, count: number): HostModel[] {
-  const cache = new KvpItemCache();
   return Array.from({ length: count }, () => {
     const diagnostics = new Diagnostics();
-    const model = buildHostModel(parseDocument(host.next(), diagnostics), cache, diagnostics);
+    const model = buildHostModel(parseDocument(host.next(), diagnostics), diagnostics);
     expect(diagnostics.isEmpty).toBe(true);
     return model;
   });
@@ -69,7 +67,7 @@ describe('simulator', () => {
 
   test('the source hands over the document object', async () => {
     const source = createSimulatorSource({ vms: 3, seed: 1 });
-    const raw = await source.sample(new AbortController().signal);
+    const raw = await source.sample('full', new AbortController().signal);
     expect('document' in raw && (raw.document as { schemaVersion: number }).schemaVersion).toBe(1);
     await source.close();
   });

@@ -1,31 +1,19 @@
 import type { HostModel, VmModel } from '../../model/hostModel';
-import { escapeLabelValue, type MetricFamily } from '../exposition';
-import type { FamilyOutput } from '../familyText';
+import { escapeLabelValue, type ExpositionWriter, type MetricFamily } from '../exposition';
 
 /**
  * A collector turns one part of the host model into samples of its own metric families. It never
- * calls a source: the model it gets is the last good sample.
+ * calls a source, and keeps nothing from one sample to the next.
  */
 export interface ModelCollector {
   readonly name: string;
   readonly families: readonly MetricFamily[];
-  collect(model: HostModel, out: FamilyOutput): void;
+  collect(model: HostModel, out: ExpositionWriter): void;
 }
-
-const vmLabelCache = new WeakMap<VmModel, string>();
 
 /** `vm_id="…",vm="…"`: the identity and display-name labels every VM series carries. */
 export function vmLabels(vm: VmModel): string {
-  let labels = vmLabelCache.get(vm);
-  if (labels === undefined) {
-    labels = `vm_id="${vm.id}",vm="${escapeLabelValue(vm.name)}"`;
-    vmLabelCache.set(vm, labels);
-  }
-  return labels;
-}
-
-export function gauge(name: string, help: string): MetricFamily {
-  return { name, help, type: 'gauge' };
+  return `vm_id="${vm.id}",vm="${escapeLabelValue(vm.name)}"`;
 }
 
 export function bool(value: boolean): number {

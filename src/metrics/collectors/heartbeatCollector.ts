@@ -1,7 +1,6 @@
 import { COMPONENT_STATUSES, SECONDARY_STATUSES, isAnswering } from '../../model/valueMaps';
-import { sampleLine } from '../familyText';
-import { VmFragmentCache } from '../vmFragmentCache';
-import { bool, gauge, vmLabels, type ModelCollector } from './collector';
+import { gauge } from '../exposition';
+import { bool, vmLabels, type ModelCollector } from './collector';
 
 const heartbeatOk = gauge(
   'hyperv_vm_heartbeat_ok',
@@ -16,32 +15,34 @@ const applicationHealth = gauge(
   'Application health reported by the guest through the heartbeat (OperationalStatus[1]) as a state set; only where the guest reports it.',
 );
 
-// Per VM: its lines of each of the three families.
-const rendered = new VmFragmentCache();
+const interval = gauge('hyperv_vm_heartbeat_interval_seconds', 'Time between two heartbeat pings of the host to the guest (heartbeat setting data Interval); for every VM whose host reports it.');
+const latency = gauge('hyperv_vm_heartbeat_latency_seconds', 'Time after which a heartbeat ping without an answer counts as dropped (heartbeat setting data Latency).');
+const errorThreshold = gauge(
+  'hyperv_vm_heartbeat_error_threshold',
+  'Dropped heartbeat pings in a row after which the host reports lost_communication (heartbeat setting data ErrorThreshold).',
+);
 
 export const heartbeatCollector: ModelCollector = {
   name: 'heartbeat',
-  families: [heartbeatOk, heartbeatStatus, applicationHealth],
+  families: [heartbeatOk, heartbeatStatus, applicationHealth, interval, latency, errorThreshold],
   collect(model, out) {
-    rendered.startRender();
     for (const vm of model.vms) {
+      const settings = vm.heartbeatSettings;
+      if (settings !== null) {
+        const labels = vmLabels(vm);
+        if (settings.intervalSeconds !== null) out.sample(interval, labels, settings.intervalSeconds);
+        if (settings.latencySeconds !== null) out.sample(latency, labels, settings.latencySeconds);
+        if (settings.errorThreshold !== null) out.sample(errorThreshold, labels, settings.errorThreshold);
+      }
       const heartbeat = vm.components.find((component) => component.name === 'heartbeat');
       if (heartbeat?.status == null) continue;
       const labels = vmLabels(vm);
-      const inputs = [labels, heartbeat.status, heartbeat.secondaryStatus];
-      let fragments = rendered.get(vm.id, inputs);
-      if (fragments === undefined) {
-        const statusLines = COMPONENT_STATUSES.map((status) => sampleLine(heartbeatStatus, `${labels},status="${status}"`, bool(status === heartbeat.status)));
-        const secondary = heartbeat.secondaryStatus;
-        const healthLines =
-          secondary === null ? [] : SECONDARY_STATUSES.map((status) => sampleLine(applicationHealth, `${labels},status="${status}"`, bool(status === secondary)));
-        fragments = [sampleLine(heartbeatOk, labels, bool(isAnswering(heartbeat.status))), statusLines.join(''), healthLines.join('')];
-        rendered.set(vm.id, inputs, fragments);
+      out.sample(heartbeatOk, labels, bool(isAnswering(heartbeat.status)));
+      for (const status of COMPONENT_STATUSES) out.sample(heartbeatStatus, `${labels},status="${status}"`, bool(status === heartbeat.status));
+      const secondary = heartbeat.secondaryStatus;
+      if (secondary !== null) {
+        for (const status of SECONDARY_STATUSES) out.sample(applicationHealth, `${labels},status="${status}"`, bool(status === secondary));
       }
-      out.lines(heartbeatOk, fragments[0]!);
-      out.lines(heartbeatStatus, fragments[1]!);
-      out.lines(applicationHealth, fragments[2]!);
     }
-    rendered.endRender();
   },
 };

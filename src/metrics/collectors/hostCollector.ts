@@ -1,5 +1,5 @@
-import { escapeLabelValue } from '../exposition';
-import { gauge, type ModelCollector } from './collector';
+import { escapeLabelValue, gauge } from '../exposition';
+import type { ModelCollector } from './collector';
 
 const hostInfo = gauge('hyperv_host_info', 'The Hyper-V host that was sampled (its computer name); always 1.');
 

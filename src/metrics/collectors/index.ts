@@ -1,5 +1,6 @@
 import type { ModelCollector } from './collector';
 import { heartbeatCollector } from './heartbeatCollector';
+import { backupCollector } from './backupCollector';
 import { hostCollector } from './hostCollector';
 import { integrationComponentCollector } from './integrationComponentCollector';
 import { kvpCollector } from './kvpCollector';
@@ -12,4 +13,5 @@ export const COLLECTORS: readonly ModelCollector[] = [
   heartbeatCollector,
   integrationComponentCollector,
   kvpCollector,
+  backupCollector,
 ];

@@ -1,7 +1,6 @@
 import { isAnswering } from '../../model/valueMaps';
-import { sampleLine } from '../familyText';
-import { VmFragmentCache } from '../vmFragmentCache';
-import { bool, gauge, vmLabels, type ModelCollector } from './collector';
+import { gauge } from '../exposition';
+import { bool, vmLabels, type ModelCollector } from './collector';
 
 const enabled = gauge(
   'hyperv_vm_integration_component_enabled',
@@ -21,39 +20,22 @@ const ok = gauge(
 );
 const timeSyncEnabled = gauge('hyperv_vm_time_sync_enabled', 'Whether the time synchronization integration component is enabled for the VM.');
 
-const FAMILIES = [enabled, status, secondaryStatus, ok, timeSyncEnabled] as const;
-
-// Per VM: its lines of each family, in FAMILIES order; reused while the VM's components are the same (frozen) list.
-const rendered = new VmFragmentCache();
-
 export const integrationComponentCollector: ModelCollector = {
   name: 'integration_components',
-  families: FAMILIES,
+  families: [enabled, status, secondaryStatus, ok, timeSyncEnabled],
   collect(model, out) {
-    rendered.startRender();
     for (const vm of model.vms) {
       const labels = vmLabels(vm);
-      const inputs = [labels, vm.components];
-      let fragments = rendered.get(vm.id, inputs);
-      if (fragments === undefined) {
-        // Lines per family, in FAMILIES order.
-        const lines: string[][] = [[], [], [], [], []];
-        const [enabledLines, statusLines, secondaryLines, okLines, timeSyncLines] = lines as [string[], string[], string[], string[], string[]];
-        for (const component of vm.components) {
-          const componentLabels = `${labels},component="${component.name}"`;
-          if (component.enabled !== null) enabledLines.push(sampleLine(enabled, componentLabels, bool(component.enabled)));
-          if (component.status !== null) {
-            statusLines.push(sampleLine(status, `${componentLabels},status="${component.status}"`, 1));
-            okLines.push(sampleLine(ok, componentLabels, bool(isAnswering(component.status))));
-          }
-          if (component.secondaryStatus !== null) secondaryLines.push(sampleLine(secondaryStatus, `${componentLabels},status="${component.secondaryStatus}"`, 1));
-          if (component.name === 'time_sync' && component.enabled !== null) timeSyncLines.push(sampleLine(timeSyncEnabled, labels, bool(component.enabled)));
+      for (const component of vm.components) {
+        const componentLabels = `${labels},component="${component.name}"`;
+        if (component.enabled !== null) out.sample(enabled, componentLabels, bool(component.enabled));
+        if (component.status !== null) {
+          out.sample(status, `${componentLabels},status="${component.status}"`, 1);
+          out.sample(ok, componentLabels, bool(isAnswering(component.status)));
         }
-        fragments = lines.map((family) => family.join(''));
-        rendered.set(vm.id, inputs, fragments);
+        if (component.secondaryStatus !== null) out.sample(secondaryStatus, `${componentLabels},status="${component.secondaryStatus}"`, 1);
+        if (component.name === 'time_sync' && component.enabled !== null) out.sample(timeSyncEnabled, labels, bool(component.enabled));
       }
-      for (let i = 0; i < FAMILIES.length; i++) out.lines(FAMILIES[i]!, fragments[i]!);
     }
-    rendered.endRender();
   },
 };

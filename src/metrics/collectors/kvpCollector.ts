@@ -1,8 +1,6 @@
 import { KVP_POOLS } from '../../model/hostModel';
-import { escapeLabelValue } from '../exposition';
-import { sampleLine } from '../familyText';
-import { VmFragmentCache } from '../vmFragmentCache';
-import { gauge, vmLabels, type ModelCollector } from './collector';
+import { gauge, labelText } from '../exposition';
+import { vmLabels, type ModelCollector } from './collector';
 
 const items = gauge(
   'hyperv_vm_kvp_items',
@@ -13,39 +11,32 @@ const guestInfo = gauge(
   'Guest operating system as the guest reports it in its intrinsic KVP items (written by the guest: untrusted, length-capped); always 1.',
 );
 
-// Per VM: its item-count lines and its guest info line; reused while its counts and guest info are the same (frozen) objects.
-const rendered = new VmFragmentCache();
+const guestAddress = gauge(
+  'hyperv_vm_guest_address_info',
+  'An IP address the guest reports for itself (intrinsic KVP items NetworkAddressIPv4/IPv6; written by the guest, checked, loopback left out, capped per VM); always 1.',
+);
+const kvpItem = gauge(
+  'hyperv_vm_kvp_item_info',
+  'A KVP item whose name matches --kvp.export-keys, with its pool, key and value (written by the guest for the guest pools: cleaned and length-capped); always 1.',
+);
 
 export const kvpCollector: ModelCollector = {
   name: 'kvp',
-  families: [items, guestInfo],
+  families: [items, guestInfo, guestAddress, kvpItem],
   collect(model, out) {
-    rendered.startRender();
     for (const vm of model.vms) {
       const labels = vmLabels(vm);
-      const inputs = [labels, vm.kvpItems, vm.guest];
-      let fragments = rendered.get(vm.id, inputs);
-      if (fragments === undefined) {
-        const itemLines: string[] = [];
-        for (const pool of KVP_POOLS) {
-          const count = vm.kvpItems[pool];
-          if (count !== undefined) itemLines.push(sampleLine(items, `${labels},pool="${pool}"`, count));
-        }
-        const guest = vm.guest;
-        const guestLine =
-          guest === null
-            ? ''
-            : sampleLine(
-                guestInfo,
-                `${labels},os_name="${escapeLabelValue(guest.osName)}",os_version="${escapeLabelValue(guest.osVersion)}",fqdn="${escapeLabelValue(guest.fqdn)}",integration_services_version="${escapeLabelValue(guest.integrationServicesVersion)}"`,
-                1,
-              );
-        fragments = [itemLines.join(''), guestLine];
-        rendered.set(vm.id, inputs, fragments);
+      for (const pool of KVP_POOLS) {
+        const count = vm.kvpItems[pool];
+        if (count !== undefined) out.sample(items, `${labels},pool="${pool}"`, count);
       }
-      out.lines(items, fragments[0]!);
-      out.lines(guestInfo, fragments[1]!);
+      const guest = vm.guest;
+      if (guest !== null) {
+        const os = labelText({ os_name: guest.osName, os_version: guest.osVersion, fqdn: guest.fqdn, integration_services_version: guest.integrationServicesVersion });
+        out.sample(guestInfo, `${labels},${os}`, 1);
+      }
+      for (const { family, address } of vm.guestAddresses) out.sample(guestAddress, `${labels},family="${family}",address="${address}"`, 1);
+      for (const item of vm.exportedKvpItems) out.sample(kvpItem, `${labels},${labelText({ pool: item.pool, key: item.key, value: item.value })}`, 1);
     }
-    rendered.endRender();
   },
 };

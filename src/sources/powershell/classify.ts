@@ -1,6 +1,5 @@
 import { InvocationError, ProcessError } from 'node-powershell';
-import { SampleError } from '../../sampling/failureReasons';
-import type { FailureReason } from '../../sampling/failureReasons';
+import { SampleError, type FailureReason } from '../../contract/sample';
 
 /**
  * Turns what a PowerShell invocation produced into either the sample document text or a SampleError

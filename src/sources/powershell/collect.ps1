@@ -1,35 +1,63 @@
 # hyperv-ic-exporter collection script (shipped with the package, dot-sourced once per PowerShell process).
 #
-# The exporter keeps one PowerShell process open and, per sample, sends the single line
-#   Get-HyperVIcSample                      (local host)
-#   Get-HyperVIcSample -ComputerName 'hv02' (remote host through a CIM session over WinRM)
-# which writes one JSON value to stdout: either the sample document, one instance per line
-#   {"schemaVersion":1,"computerName":"HV01","collectedAt":"...","classes":{
-#   "Msvm_ComputerSystem":[
-#   {...},
-#   {...}
-#   ],
+# The exporter keeps one PowerShell process open and, per sample, sends one line:
+#   Get-HyperVIcSample [-Scope Full|Status] [-ComputerName 'hv02'] [-OperationTimeoutSec 20] [-OutFile 'C:\...\s.json']
+# -Scope Full (the default) reads every class of $script:HyperVIcClasses, -Scope Status only those of
+# $script:HyperVIcStatusClasses (what changes from one sample to the next: the computer systems and the
+# six component device classes, without KVP items or setting data). -ComputerName samples a remote host
+# through a CIM session over WinRM (sessions are cached per computer name); -OperationTimeoutSec, when
+# above 0, is passed to every Get-CimInstance.
+#
+# The sample document, one class per line:
+#   {"schemaVersion":1,"scope":"full","computerName":"HV01","collectedAt":"2025-01-15T10:00:00.000Z","classes":{
+#   "Msvm_ComputerSystem":[{...},{...}],
+#   "Msvm_HeartbeatComponent":[],
 #   ...
 #   }}
-# or, on one line, an error object {"error":{...}} whose facts the exporter turns into a failure reason.
+# Without -OutFile it is written to stdout, ASCII only (non-ASCII text as \uXXXX escapes). With -OutFile
+# it is written to that file as UTF-8 without a byte-order mark (not escaped), and stdout gets one line:
+#   {"outFile":"C:\\...\\s.json","length":12345}
+# (length: the document's length in UTF-16 code units, i.e. .NET and JavaScript string length).
+# On failure stdout gets, in both modes, one line {"error":{"kind":...,"stage":...,"message":...,...}}
+# whose facts the exporter turns into a failure reason, and no file exists at -OutFile afterwards.
+#
+#   Get-HyperVIcClusterNode [-ComputerName 'hv02'] [-OperationTimeoutSec 20]
+# writes one line {"nodes":[{"Name":"HV01","State":0},...]} (State: CLUSTER_NODE_STATE, -1 unknown,
+# 0 up, 1 down, 2 paused, 3 joining) or the same {"error":{...}} line.
+#   Remove-HyperVIcCimSession [-ComputerName 'hv02']
+# drops the cached CIM session to that computer, or every cached session without -ComputerName.
+#
+# Values are passed through as ConvertTo-Json writes them; nothing is interpreted here. DateTime values
+# (LastSuccessfulBackupTime) come out as "\/Date(ms)\/" in Windows PowerShell 5.1 and as ISO 8601 with
+# the local offset in PowerShell 7.
 #
 # Rules this file keeps, because it must behave the same in Windows PowerShell 5.1 and PowerShell 7:
 # - No PowerShell-7-only syntax or parameters (??, ?., ternary, && / || chains, -AsArray,
-#   -EnumsAsStrings); a test walks this file's AST to enforce it.
+#   -EnumsAsStrings, -EscapeHandling); a test walks this file's AST to enforce it.
 # - ASCII only: Windows PowerShell 5.1 reads a BOM-less script in the ANSI code page.
 # - One Get-CimInstance per class, never one per VM, so the cost of a sample does not grow in round trips
-#   with the VM count.
-# - Nothing but the JSON on stdout and nothing at all on stderr: any stderr text fails the node-powershell
-#   invocation, and warnings land on stdout when PowerShell is hosted through stdin.
-# - The JSON is ASCII (non-ASCII text escaped), so the console code page cannot garble it.
+#   with the VM count (Full: 13 queries, Status: 7). The only Get-CimInstance call is in
+#   Get-HyperVIcCimInstances.
+# - One ConvertTo-Json call per class, never one per instance (a call costs far more than the instance).
+#   Windows PowerShell 5.1's ConvertTo-Json sets JavaScriptSerializer.MaxJsonLength to Int32.MaxValue,
+#   so the serializer's 2,097,152-character default does not bound a class (PowerShell source, commit
+#   60b3b304f2, ConvertToJsonCommand.cs); nor does anything in PowerShell 7.
+# - Every class is a JSON array in both editions, empty and one-element ones included: ConvertTo-Json
+#   gets -InputObject with an array, never pipeline input (which unwraps one element).
+# - Each projected instance is an [ordered] dictionary whose values are the CIM values themselves, read
+#   by property name; never Select-Object or PSObject-wrapped values (5.1 writes a wrapped array as
+#   {"value":[...],"Count":n}).
+# - Nothing but the answer on stdout and nothing at all on stderr: any stderr text fails the
+#   node-powershell invocation, and warnings land on stdout when PowerShell is hosted through stdin.
+# - What goes to stdout is ASCII (non-ASCII text escaped), so the console code page cannot garble it.
 
-# The classes of the sample document and the properties selected from each, in this order. This table
-# must equal DOCUMENT_CLASSES in src/document/classes.ts; a test compares the two.
+# The classes of a Full sample and the properties selected from each, in this order. This table must
+# equal DOCUMENT_CLASSES in src/document/classes.ts; a test compares the two.
 $script:HyperVIcNamespace = 'root/virtualization/v2'
 $script:HyperVIcClasses = [ordered]@{
-    'Msvm_ComputerSystem'                            = @('Name', 'ElementName', 'EnabledState', 'HealthState', 'OperationalStatus', 'OnTimeInMilliseconds')
+    'Msvm_ComputerSystem'                            = @('Name', 'ElementName', 'EnabledState', 'HealthState', 'OperationalStatus', 'OnTimeInMilliseconds', 'LastSuccessfulBackupTime')
     'Msvm_HeartbeatComponent'                        = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_HeartbeatComponentSettingData'             = @('InstanceID', 'EnabledState')
+    'Msvm_HeartbeatComponentSettingData'             = @('InstanceID', 'EnabledState', 'Interval', 'Latency', 'ErrorThreshold')
     'Msvm_KvpExchangeComponent'                      = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus', 'GuestIntrinsicExchangeItems', 'GuestExchangeItems')
     'Msvm_KvpExchangeComponentSettingData'           = @('InstanceID', 'EnabledState', 'HostExchangeItems', 'HostOnlyItems')
     'Msvm_ShutdownComponent'                         = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
@@ -42,10 +70,27 @@ $script:HyperVIcClasses = [ordered]@{
     'Msvm_GuestServiceInterfaceComponentSettingData' = @('InstanceID', 'EnabledState')
 }
 
-# The CIM session to a remote host, kept across samples so that each sample does not pay a WinRM
-# handshake; dropped after any failure so that the next sample reconnects.
-$script:HyperVIcCimSession = $null
-$script:HyperVIcCimSessionComputerName = $null
+# The classes of a Status sample and their properties, in this order. This table must equal
+# STATUS_CLASSES in src/document/classes.ts; a test compares the two.
+$script:HyperVIcStatusClasses = [ordered]@{
+    'Msvm_ComputerSystem'                 = @('Name', 'ElementName', 'EnabledState', 'HealthState', 'OperationalStatus', 'OnTimeInMilliseconds', 'LastSuccessfulBackupTime')
+    'Msvm_HeartbeatComponent'             = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
+    'Msvm_KvpExchangeComponent'           = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
+    'Msvm_ShutdownComponent'              = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
+    'Msvm_TimeSyncComponent'              = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
+    'Msvm_VssComponent'                   = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
+    'Msvm_GuestServiceInterfaceComponent' = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
+}
+
+$script:HyperVIcClusterNamespace = 'root/MSCluster'
+
+# CIM sessions to remote hosts by lower-cased computer name, least recently used first, kept across
+# samples so that a sample does not pay a WinRM handshake; a session is dropped after any failure on it
+# so that the next sample to that host reconnects.
+$script:HyperVIcCimSessions = [ordered]@{}
+$script:HyperVIcMaxCimSessions = 64
+
+$script:HyperVIcUtf8 = New-Object System.Text.UTF8Encoding $false
 
 # Every non-ASCII character of the output is written as a \uXXXX escape, so the JSON survives any
 # console code page: Windows PowerShell writes redirected stdout in the OEM code page unless the session
@@ -93,27 +138,72 @@ function Get-HyperVIcVmmsStatus {
 
 function Get-HyperVIcCimSession {
     param([string] $ComputerName)
-    if ($null -ne $script:HyperVIcCimSession -and $script:HyperVIcCimSessionComputerName -eq $ComputerName) {
-        return $script:HyperVIcCimSession
+    $key = $ComputerName.ToLowerInvariant()
+    $session = $script:HyperVIcCimSessions[$key]
+    if ($null -ne $session) {
+        # Most recently used last, so that the first entry is the one to drop when the cache is full.
+        $script:HyperVIcCimSessions.Remove($key)
+        $script:HyperVIcCimSessions[$key] = $session
+        return $session
     }
-    Remove-HyperVIcCimSession
     $session = New-CimSession -ComputerName $ComputerName -ErrorAction Stop -WarningAction SilentlyContinue 3>$null 4>$null 5>$null 6>$null
-    $script:HyperVIcCimSession = $session
-    $script:HyperVIcCimSessionComputerName = $ComputerName
+    if ($null -eq $session) { throw "New-CimSession returned no session for $ComputerName" }
+    while ($script:HyperVIcCimSessions.Count -ge $script:HyperVIcMaxCimSessions) {
+        $oldest = @($script:HyperVIcCimSessions.Keys)[0]
+        Remove-HyperVIcCimSession -ComputerName $oldest
+    }
+    $script:HyperVIcCimSessions[$key] = $session
     return $session
 }
 
 function Remove-HyperVIcCimSession {
-    if ($null -ne $script:HyperVIcCimSession) {
+    # Without -ComputerName: every cached session.
+    param([string] $ComputerName = '')
+    if ([string]::IsNullOrEmpty($ComputerName)) {
+        $keys = @($script:HyperVIcCimSessions.Keys)
+    } else {
+        $keys = @($ComputerName.ToLowerInvariant())
+    }
+    foreach ($key in $keys) {
+        $session = $script:HyperVIcCimSessions[$key]
+        if ($null -eq $session) { continue }
+        $script:HyperVIcCimSessions.Remove($key)
         try {
-            Remove-CimSession -CimSession $script:HyperVIcCimSession -ErrorAction Stop -WarningAction SilentlyContinue 3>$null 4>$null 5>$null 6>$null
+            Remove-CimSession -CimSession $session -ErrorAction Stop -WarningAction SilentlyContinue 3>$null 4>$null 5>$null 6>$null
         } catch {
             # A session that cannot be removed is already broken; forgetting it is all that matters.
             $null = $_
         }
     }
-    $script:HyperVIcCimSession = $null
-    $script:HyperVIcCimSessionComputerName = $null
+}
+
+function Get-HyperVIcCimInstances {
+    # The one CIM query of this file. Writes the instances as one array object: assign the result,
+    # do not wrap the call in @(), which would make an array holding that array.
+    param([string] $Namespace, [string] $ClassName, [string[]] $Property, $CimSession, [int] $OperationTimeoutSec)
+    $parameters = @{
+        Namespace     = $Namespace
+        ClassName     = $ClassName
+        Property      = $Property
+        ErrorAction   = 'Stop'
+        WarningAction = 'SilentlyContinue'
+    }
+    if ($null -ne $CimSession) { $parameters.CimSession = $CimSession }
+    if ($OperationTimeoutSec -gt 0) { $parameters.OperationTimeoutSec = $OperationTimeoutSec }
+    , @(Get-CimInstance @parameters 3>$null 4>$null 5>$null 6>$null)
+}
+
+function ConvertTo-HyperVIcClassJson {
+    # One class as a JSON array: each instance projected to an [ordered] dictionary of exactly these
+    # properties, read by name ($null where an instance lacks one), then one ConvertTo-Json call.
+    param([object[]] $Instances, [string[]] $Property)
+    $rows = [System.Collections.Generic.List[object]]::new()
+    foreach ($instance in $Instances) {
+        $row = [ordered]@{}
+        foreach ($name in $Property) { $row[$name] = $instance.$name }
+        $rows.Add($row)
+    }
+    ConvertTo-Json -InputObject $rows.ToArray() -Depth 5 -Compress
 }
 
 function ConvertTo-HyperVIcErrorJson {
@@ -153,11 +243,28 @@ function ConvertTo-HyperVIcErrorJson {
     ConvertTo-HyperVIcAsciiJson -Json (ConvertTo-Json -InputObject ([ordered]@{ error = $details }) -Depth 3 -Compress)
 }
 
+function Remove-HyperVIcFile {
+    param([string] $Path)
+    if ([string]::IsNullOrEmpty($Path)) { return }
+    try {
+        if ([System.IO.File]::Exists($Path)) { [System.IO.File]::Delete($Path) }
+    } catch {
+        # Nothing more can be done; the error object tells the caller not to read the file.
+        $null = $_
+    }
+}
+
 function Get-HyperVIcSample {
     [CmdletBinding()]
     param(
         # Empty: the local host. Otherwise a DNS name or IP address, validated by the exporter.
-        [string] $ComputerName = ''
+        [string] $ComputerName = '',
+        # Full or Status (checked below, so that a bad value is an error object, not stderr text).
+        [string] $Scope = 'Full',
+        # Empty: the document goes to stdout. Otherwise the file the document is written to.
+        [string] $OutFile = '',
+        # Above 0: passed to every Get-CimInstance.
+        [int] $OperationTimeoutSec = 0
     )
 
     # Preferences are scoped to this function call; they keep progress bars, warnings and verbose text
@@ -171,64 +278,144 @@ function Get-HyperVIcSample {
     $InformationPreference = 'SilentlyContinue'
 
     $isRemote = -not [string]::IsNullOrEmpty($ComputerName)
+    $outPath = ''
+    $writer = $null
     $stage = 'start'
     try {
-        $cimParameters = @{
-            Namespace     = $script:HyperVIcNamespace
-            ErrorAction   = 'Stop'
-            WarningAction = 'SilentlyContinue'
+        if (-not [string]::IsNullOrEmpty($OutFile)) {
+            # Relative to PowerShell's location, not the process's working directory. No file of an
+            # earlier sample may survive a failed one.
+            $outPath = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutFile)
+            Remove-HyperVIcFile -Path $outPath
         }
-        if ($isRemote) {
-            $stage = 'New-CimSession'
-            $cimParameters.CimSession = Get-HyperVIcCimSession -ComputerName $ComputerName
+        if ($Scope -eq 'Full') {
+            $classes = $script:HyperVIcClasses
+            $scopeName = 'full'
+        } elseif ($Scope -eq 'Status') {
+            $classes = $script:HyperVIcStatusClasses
+            $scopeName = 'status'
+        } else {
+            return ConvertTo-HyperVIcErrorJson -Kind 'invalid_argument' -Stage $stage -Message ("-Scope must be Full or Status, not '" + $Scope + "'")
+        }
+        if ($OperationTimeoutSec -lt 0) {
+            return ConvertTo-HyperVIcErrorJson -Kind 'invalid_argument' -Stage $stage -Message '-OperationTimeoutSec must not be negative'
         }
 
-        $classJson = New-Object 'System.Collections.Generic.List[string]'
+        $session = $null
+        if ($isRemote) {
+            $stage = 'New-CimSession'
+            $session = Get-HyperVIcCimSession -ComputerName $ComputerName
+        }
+
+        $classJson = [System.Collections.Generic.List[string]]::new()
         $hostName = $null
-        foreach ($className in $script:HyperVIcClasses.Keys) {
+        foreach ($className in $classes.Keys) {
             $stage = $className
-            $properties = [string[]]$script:HyperVIcClasses[$className]
-            # Select-Object turns each CIM instance into a plain object with only these properties, so
-            # that ConvertTo-Json neither walks CimClass/CimSystemProperties nor emits unselected slots.
-            $rows = @(Get-CimInstance @cimParameters -ClassName $className -Property $properties 3>$null 4>$null 5>$null 6>$null |
-                    Select-Object -Property $properties)
+            $properties = [string[]]$classes[$className]
+            $instances = Get-HyperVIcCimInstances -Namespace $script:HyperVIcNamespace -ClassName $className -Property $properties `
+                -CimSession $session -OperationTimeoutSec $OperationTimeoutSec
 
             if ($className -eq 'Msvm_ComputerSystem') {
                 # The host itself is always an instance of Msvm_ComputerSystem. None at all means the
                 # account may not see the namespace's contents: a non-admin gets an empty result, not an error.
-                if ($rows.Count -eq 0) {
+                if ($instances.Count -eq 0) {
                     $vmmsStatus = $null
                     if (-not $isRemote) { $vmmsStatus = Get-HyperVIcVmmsStatus }
                     return ConvertTo-HyperVIcErrorJson -Kind 'no_computer_system' -Stage $stage -VmmsStatus $vmmsStatus `
                         -Message 'Msvm_ComputerSystem returned no instances, not even the host'
                 }
-                foreach ($row in $rows) {
+                foreach ($instance in $instances) {
                     # A VM's Name is its GUID; the host's Name is the computer name.
-                    if (-not (Test-HyperVIcGuid -Text ([string]$row.Name))) { $hostName = [string]$row.Name }
+                    $name = [string]$instance.Name
+                    if (-not (Test-HyperVIcGuid -Text $name)) { $hostName = $name }
                 }
             }
 
-            # One instance per line: the exporter re-parses only the lines that changed since the last
-            # sample (most do not: KVP items, settings). Each row is converted on its own, so a class
-            # stays an array in both editions however many instances it has.
-            $instanceLines = foreach ($row in $rows) { ConvertTo-Json -InputObject $row -Depth 5 -Compress }
-            $classOpening = (ConvertTo-Json -InputObject $className -Compress) + ':['
-            if ($rows.Count -eq 0) { $classJson.Add($classOpening + ']') }
-            else { $classJson.Add($classOpening + "`n" + (@($instanceLines) -join ",`n") + "`n]") }
+            $classJson.Add((ConvertTo-Json -InputObject $className -Compress) + ':' + (ConvertTo-HyperVIcClassJson -Instances $instances -Property $properties))
         }
 
+        $stage = 'write'
         if ([string]::IsNullOrEmpty($hostName)) {
             if ($isRemote) { $hostName = $ComputerName } else { $hostName = [Environment]::MachineName }
         }
         $collectedAt = [DateTime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [Globalization.CultureInfo]::InvariantCulture)
-        $document = '{"schemaVersion":1,"computerName":' + (ConvertTo-Json -InputObject $hostName -Compress) +
-            ',"collectedAt":"' + $collectedAt + '","classes":{' + "`n" + ($classJson -join ",`n") + "`n}}"
-        return ConvertTo-HyperVIcAsciiJson -Json $document
+        $head = '{"schemaVersion":1,"scope":"' + $scopeName + '","computerName":' + (ConvertTo-Json -InputObject $hostName -Compress) +
+            ',"collectedAt":"' + $collectedAt + '","classes":{' + "`n"
+        $tail = "`n}}"
+        if ([string]::IsNullOrEmpty($outPath)) {
+            return ConvertTo-HyperVIcAsciiJson -Json ($head + ($classJson -join ",`n") + $tail)
+        }
+        # The file is UTF-8, so it needs no escaping pass; it is written class by class, without first
+        # joining the document into one string.
+        $writer = [System.IO.StreamWriter]::new($outPath, $false, $script:HyperVIcUtf8, 65536)
+        $writer.Write($head)
+        $length = $head.Length + $tail.Length
+        for ($index = 0; $index -lt $classJson.Count; $index++) {
+            if ($index -gt 0) {
+                $writer.Write(",`n")
+                $length += 2
+            }
+            $writer.Write($classJson[$index])
+            $length += $classJson[$index].Length
+        }
+        $writer.Write($tail)
+        $writer.Dispose()
+        $writer = $null
+        $ack = [ordered]@{ outFile = $outPath; length = $length }
+        return ConvertTo-HyperVIcAsciiJson -Json (ConvertTo-Json -InputObject $ack -Compress)
     } catch {
         $failure = $_
-        if ($isRemote) { Remove-HyperVIcCimSession }
+        if ($null -ne $writer) {
+            try { $writer.Dispose() } catch { $null = $_ }
+        }
+        Remove-HyperVIcFile -Path $outPath
+        if ($isRemote) { Remove-HyperVIcCimSession -ComputerName $ComputerName }
         $vmmsStatus = $null
         if (-not $isRemote) { $vmmsStatus = Get-HyperVIcVmmsStatus }
         return ConvertTo-HyperVIcErrorJson -Kind 'exception' -Stage $stage -Message ([string]$failure) -ErrorRecord $failure -VmmsStatus $vmmsStatus
+    }
+}
+
+function Get-HyperVIcClusterNode {
+    # The failover cluster's nodes as this host (or -ComputerName) sees them: one query of
+    # root/MSCluster MSCluster_Node. State is uint32 in the class; its documented unknown value -1
+    # (CLUSTER_NODE_STATE) arrives as 4294967295 and is written as -1.
+    [CmdletBinding()]
+    param(
+        [string] $ComputerName = '',
+        [int] $OperationTimeoutSec = 0
+    )
+    $ErrorActionPreference = 'Stop'
+    $WarningPreference = 'SilentlyContinue'
+    $ProgressPreference = 'SilentlyContinue'
+    $VerbosePreference = 'SilentlyContinue'
+    $DebugPreference = 'SilentlyContinue'
+    $InformationPreference = 'SilentlyContinue'
+
+    $isRemote = -not [string]::IsNullOrEmpty($ComputerName)
+    $stage = 'start'
+    try {
+        $session = $null
+        if ($isRemote) {
+            $stage = 'New-CimSession'
+            $session = Get-HyperVIcCimSession -ComputerName $ComputerName
+        }
+        $stage = 'MSCluster_Node'
+        $instances = Get-HyperVIcCimInstances -Namespace $script:HyperVIcClusterNamespace -ClassName 'MSCluster_Node' -Property @('Name', 'State') `
+            -CimSession $session -OperationTimeoutSec $OperationTimeoutSec
+        $nodes = [System.Collections.Generic.List[object]]::new()
+        foreach ($instance in $instances) {
+            $state = $instance.State
+            if ($null -ne $state) {
+                if ([int64]$state -eq 4294967295) { $state = -1 } else { $state = [int64]$state }
+            }
+            $nodes.Add([ordered]@{ Name = [string]$instance.Name; State = $state })
+        }
+        $answer = [ordered]@{ nodes = $nodes.ToArray() }
+        return ConvertTo-HyperVIcAsciiJson -Json (ConvertTo-Json -InputObject $answer -Depth 3 -Compress)
+    } catch {
+        $failure = $_
+        if ($isRemote) { Remove-HyperVIcCimSession -ComputerName $ComputerName }
+        return ConvertTo-HyperVIcErrorJson -Kind 'exception' -Stage $stage -Message ([string]$failure) -ErrorRecord $failure
     }
 }

@@ -2,7 +2,7 @@ import { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { InvocationError, PowerShell } from 'node-powershell';
 import type { InvocationResult } from 'node-powershell';
-import { SampleError } from '../../sampling/failureReasons';
+import { SampleError } from '../../contract/sample';
 import { cleanShellOutput } from './classify';
 import { powerShellStringExpression } from './quoting';
 

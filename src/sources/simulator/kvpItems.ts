@@ -19,16 +19,20 @@ export function kvpItemXml(name: string, data: string, source: number): string {
 
 export type GuestOs = 'windows_server_2022' | 'windows_server_2019' | 'ubuntu_24_04';
 
-/** The intrinsic pool a guest of that OS fills in (key sets from wmi.md §5.3; values plausible). */
-export function intrinsicItems(os: GuestOs, hostname: string, ipv4: string): string[] {
+/**
+ * The intrinsic pool a guest of that OS fills in (key sets from wmi.md §5.3; values plausible). The
+ * address lists carry the quirks of real guests: Linux daemons end them with ';' and give IPv6 zone
+ * indexes by interface name, Windows by number.
+ */
+export function intrinsicItems(os: GuestOs, hostname: string, ipv4: string, ipv6: string): string[] {
   const windows2022 = os === 'windows_server_2022';
   const pairs: Array<[string, string]> =
     os === 'ubuntu_24_04'
       ? [
           ['FullyQualifiedDomainName', hostname],
           ['IntegrationServicesVersion', '3.1'],
-          ['NetworkAddressIPv4', ipv4],
-          ['NetworkAddressIPv6', 'fe80::215:5dff:fe01:2a'],
+          ['NetworkAddressIPv4', `${ipv4};`],
+          ['NetworkAddressIPv6', `fe80::215:5dff:fe01:2a%eth0;${ipv6};`],
           ['OSBuildNumber', '6.8.0-48-generic'],
           ['OSName', 'Ubuntu'],
           ['OSMajorVersion', '6'],
@@ -53,9 +57,15 @@ export function intrinsicItems(os: GuestOs, hostname: string, ipv4: string): str
           ['ProcessorArchitecture', '9'],
           ['IntegrationServicesVersion', windows2022 ? '10.0.20348.1' : '10.0.17763.1'],
           ['NetworkAddressIPv4', ipv4],
-          ['NetworkAddressIPv6', 'fe80::5d3c:1a2b:9e4f:7c10%6'],
+          ['NetworkAddressIPv6', `fe80::5d3c:1a2b:9e4f:7c10%6;${ipv6}`],
           ['RDPAddressIPv4', ipv4],
           ['RDPAddressIPv6', ''],
         ];
   return pairs.map(([name, data]) => kvpItemXml(name, data, 2));
+}
+
+/** What applications inside the guest publish through the guest pool: a provisioning report, a readiness flag. */
+export function guestItems(os: GuestOs, index: number): string[] {
+  if (os === 'ubuntu_24_04') return [kvpItemXml('ProvisioningState', index % 4 === 1 ? 'Failed' : 'Succeeded', 1)];
+  return index % 2 === 0 ? [kvpItemXml('AppState', 'Ready', 1)] : [];
 }

@@ -1,6 +1,6 @@
 import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, SCHEMA_VERSION } from '../../document/classes';
 import { fillerArchetype, SHOWCASE, SHOWCASE_NAMES, type Archetype } from './behaviours';
-import { intrinsicItems, kvpItemXml } from './kvpItems';
+import { guestItems, intrinsicItems, kvpItemXml } from './kvpItems';
 import { randomGuid, seededRandom } from './random';
 
 interface SimulatedVm {
@@ -8,12 +8,20 @@ interface SimulatedVm {
   readonly name: string;
   readonly archetype: Archetype;
   readonly intrinsicItems: readonly string[];
+  readonly guestItems: readonly string[];
   readonly hostItems: readonly string[];
+  /** Msvm_HeartbeatComponentSettingData's timing; null on some VMs, as older hosts leave it. */
+  readonly heartbeatSettings: { readonly Interval: number; readonly Latency: number; readonly ErrorThreshold: number } | null;
+  /** How long ago the last successful backup was, in ms; null: never backed up. */
+  readonly backupAgeMs: number | null;
   /** Uptime the VM already had when the simulation started, in ms. */
   readonly initialUptimeMs: number;
   /** Clock time at which the VM's uptime would have been 0; null while off. */
   onSince: number | null;
 }
+
+/** The CIM datetime of "never": 1601-01-01, as PowerShell 7 writes it. */
+const NEVER = '1601-01-01T00:00:00.0000000Z';
 
 export interface SimulatedHostOptions {
   readonly vms: number;
@@ -40,11 +48,16 @@ export class SimulatedHost {
       const archetype = SHOWCASE[i] ?? fillerArchetype(random);
       const name = SHOWCASE_NAMES[i] ?? `vm${String(i).padStart(4, '0')}`;
       const ipv4 = `10.${20 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`;
+      const ipv6 = `2001:db8:20::${i.toString(16)}`;
       this.vms.push({
         guid: randomGuid(random),
         name,
         archetype,
-        intrinsicItems: intrinsicItems(archetype.os, name, ipv4),
+        intrinsicItems: intrinsicItems(archetype.os, name, ipv4, ipv6),
+        guestItems: guestItems(archetype.os, i),
+        heartbeatSettings: i % 10 === 6 ? null : { Interval: 2000, Latency: 1000, ErrorThreshold: 2 },
+        // Most VMs were backed up within the day, some not for weeks, some never.
+        backupAgeMs: i % 5 === 4 ? null : i % 5 === 3 ? (10 + (i % 20)) * 86_400_000 : ((i % 24) + 1) * 3_600_000,
         hostItems: i % 3 === 0 ? [kvpItemXml('Environment', i % 2 === 0 ? 'production' : 'test', 0)] : [],
         initialUptimeMs: Math.floor((1 + random() * 720) * 3_600_000),
         onSince: null,
@@ -58,7 +71,7 @@ export class SimulatedHost {
     const tick = this.tick++;
     const classes: Record<string, Array<Record<string, unknown>>> = {
       [COMPUTER_SYSTEM_CLASS]: [
-        { Name: this.computerName, ElementName: this.computerName, EnabledState: 2, HealthState: 5, OperationalStatus: [2], OnTimeInMilliseconds: null },
+        { Name: this.computerName, ElementName: this.computerName, EnabledState: 2, HealthState: 5, OperationalStatus: [2], OnTimeInMilliseconds: null, LastSuccessfulBackupTime: null },
       ],
     };
     for (const c of COMPONENT_CLASSES) {
@@ -81,6 +94,7 @@ export class SimulatedHost {
         HealthState: 5,
         OperationalStatus: [2],
         OnTimeInMilliseconds: uptimeMs,
+        LastSuccessfulBackupTime: vm.backupAgeMs === null ? NEVER : new Date(now - vm.backupAgeMs).toISOString(),
       });
       for (const c of COMPONENT_CLASSES) {
         const isKvp = c.component === 'kvp_exchange';
@@ -89,6 +103,7 @@ export class SimulatedHost {
           EnabledState: behaviour.disabled.includes(c.component) ? 3 : 2,
         };
         if (isKvp) Object.assign(setting, { HostExchangeItems: vm.hostItems, HostOnlyItems: [] });
+        if (c.component === 'heartbeat') Object.assign(setting, vm.heartbeatSettings ?? { Interval: null, Latency: null, ErrorThreshold: null });
         classes[c.settingClass]!.push(setting);
         const status = behaviour.statuses?.[c.component];
         if (status === undefined) continue;
@@ -99,7 +114,7 @@ export class SimulatedHost {
           OperationalStatus: status,
         };
         // A guest that is not answering has not refreshed its intrinsic items since it stopped.
-        if (isKvp) Object.assign(device, { GuestIntrinsicExchangeItems: status[0] === 12 ? [] : vm.intrinsicItems, GuestExchangeItems: [] });
+        if (isKvp) Object.assign(device, { GuestIntrinsicExchangeItems: status[0] === 12 ? [] : vm.intrinsicItems, GuestExchangeItems: status[0] === 12 ? [] : vm.guestItems });
         classes[c.deviceClass]!.push(device);
       }
     }

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { InvocationError, ProcessError } from 'node-powershell';
-import { SampleError } from '../../../src/sampling/failureReasons';
-import type { FailureReason } from '../../../src/sampling/failureReasons';
+import { SampleError } from '../../../src/contract/sample';
+import type { FailureReason } from '../../../src/contract/sample';
 import {
   classifyCollectError,
   classifyShellFailure,

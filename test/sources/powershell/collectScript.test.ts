@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DOCUMENT_CLASSES } from '../../../src/document/classes';
+import { DOCUMENT_CLASSES, STATUS_CLASSES } from '../../../src/document/classes';
 import { defaultCollectScriptPath } from '../../../src/sources/powershell/powershellSource';
 import { REPO_ROOT, describeWithPwsh, pwshPath } from './pwshHarness';
 
 /**
  * Static checks of the shipped collect.ps1: that Windows PowerShell 5.1 can run it, and that it
- * selects exactly DOCUMENT_CLASSES. The text checks run everywhere; the parser checks need pwsh.
+ * selects exactly DOCUMENT_CLASSES (Full scope) and STATUS_CLASSES (Status scope). The text checks run
+ * everywhere; the parser checks need pwsh.
  */
 
 const COLLECT_SCRIPT = defaultCollectScriptPath();
@@ -19,6 +20,7 @@ interface InspectionReport {
   parseErrors: Array<{ line: number; message: string }>;
   violations: Array<{ kind: string; line: number; text: string }>;
   classTable: Record<string, string[]> | null;
+  statusClassTable: Record<string, string[]> | null;
   getCimInstanceCount: number;
 }
 
@@ -36,15 +38,24 @@ describe('collect.ps1 text', () => {
     expect(nonAscii.map(([offset]) => offset)).toEqual([]);
   });
 
-  test("its class table lists DOCUMENT_CLASSES' classes and properties, in order (text form)", () => {
-    // A plain-text reading of the table, so that drift is caught even where pwsh is absent.
+  /** A plain-text reading of one of the script's tables, so that drift is caught even where pwsh is absent. */
+  function tableText(variable: string): Array<[string, string[]]> {
     const text = bytes.toString('ascii');
-    const table = text.slice(text.indexOf('$script:HyperVIcClasses = [ordered]@{'), text.indexOf('\n}', text.indexOf('$script:HyperVIcClasses')));
-    const entries = [...table.matchAll(/'(Msvm_\w+)'\s*=\s*@\(([^)]*)\)/g)].map(([, className, list]) => [
-      className,
-      [...(list ?? '').matchAll(/'(\w+)'/g)].map(([, property]) => property),
+    const start = text.indexOf(`${variable} = [ordered]@{`);
+    expect(start).toBeGreaterThanOrEqual(0);
+    const table = text.slice(start, text.indexOf('\n}', start));
+    return [...table.matchAll(/'(Msvm_\w+)'\s*=\s*@\(([^)]*)\)/g)].map(([, className, list]) => [
+      className ?? '',
+      [...(list ?? '').matchAll(/'(\w+)'/g)].map(([, property]) => property ?? ''),
     ]);
-    expect(entries).toEqual(Object.entries(DOCUMENT_CLASSES).map(([className, properties]) => [className, [...properties]]));
+  }
+
+  test("its Full table lists DOCUMENT_CLASSES' classes and properties, in order (text form)", () => {
+    expect(tableText('$script:HyperVIcClasses')).toEqual(Object.entries(DOCUMENT_CLASSES).map(([className, properties]) => [className, [...properties]]));
+  });
+
+  test("its Status table lists STATUS_CLASSES' classes and properties, in order (text form)", () => {
+    expect(tableText('$script:HyperVIcStatusClasses')).toEqual(Object.entries(STATUS_CLASSES).map(([className, properties]) => [className, [...properties]]));
   });
 });
 
@@ -103,12 +114,17 @@ describeWithPwsh("collect.ps1 under PowerShell's own parser", () => {
     );
   });
 
-  test('selects exactly the DOCUMENT_CLASSES properties for every class, in order', () => {
+  test('selects exactly the DOCUMENT_CLASSES properties for every class, in order (Full)', () => {
     expect(report(COLLECT_SCRIPT).classTable).toEqual(Object.fromEntries(Object.entries(DOCUMENT_CLASSES).map(([name, properties]) => [name, [...properties]])));
     expect(Object.keys(report(COLLECT_SCRIPT).classTable ?? {})).toEqual(Object.keys(DOCUMENT_CLASSES));
   });
 
-  test('holds a single Get-CimInstance command (one query per class, from the table)', () => {
+  test('selects exactly the STATUS_CLASSES properties for every class, in order (Status)', () => {
+    expect(report(COLLECT_SCRIPT).statusClassTable).toEqual(Object.fromEntries(Object.entries(STATUS_CLASSES).map(([name, properties]) => [name, [...properties]])));
+    expect(Object.keys(report(COLLECT_SCRIPT).statusClassTable ?? {})).toEqual(Object.keys(STATUS_CLASSES));
+  });
+
+  test('holds a single Get-CimInstance command (one query per class from the tables, and the cluster query, through one helper)', () => {
     expect(report(COLLECT_SCRIPT).getCimInstanceCount).toBe(1);
   });
 });

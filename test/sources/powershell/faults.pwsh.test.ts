@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SampleError } from '../../../src/sampling/failureReasons';
-import type { FailureReason } from '../../../src/sampling/failureReasons';
+import { SampleError } from '../../../src/contract/sample';
+import type { FailureReason } from '../../../src/contract/sample';
 import { createPowerShellSource } from '../../../src/sources/powershell/powershellSource';
-import type { SampleSource } from '../../../src/sources/source';
+import type { SampleSource } from '../../../src/contract/sample';
 import type { StandInControl } from './pwshHarness';
-import { FIXTURE_DOCUMENTS, STAND_IN_MODULE, StandInWorkspace, capturingLogger, describeWithPwsh, pwshPath } from './pwshHarness';
+import { FIXTURE_DOCUMENTS, STAND_IN_MODULE, StandInWorkspace, capturingLogger, describeWithPwsh, pwshPath, withDateTimesAsInstants } from './pwshHarness';
 
 /**
  * Faults that collect.ps1 must turn into a reason without losing the process: what the CIM cmdlets
@@ -17,7 +17,7 @@ const FIXTURE = join(FIXTURE_DOCUMENTS, 'mixed-states.json');
 const fixtureDocument = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, unknown>;
 
 async function sampleError(source: SampleSource): Promise<SampleError> {
-  const outcome = await source.sample(AbortSignal.timeout(15_000)).then(
+  const outcome = await source.sample('full', AbortSignal.timeout(15_000)).then(
     () => undefined,
     (error: unknown) => error,
   );
@@ -44,8 +44,8 @@ describeWithPwsh('PowerShell source: faults reported by the CIM layer', () => {
 
   async function expectHealthyAfterwards(): Promise<void> {
     workspace.control({ fixture: FIXTURE, fault: 'none' });
-    const sample = await source.sample(AbortSignal.timeout(15_000));
-    expect('text' in sample && JSON.parse(sample.text)).toEqual({ ...fixtureDocument, collectedAt: expect.any(String) });
+    const sample = await source.sample('full', AbortSignal.timeout(15_000));
+    expect('text' in sample && withDateTimesAsInstants(JSON.parse(sample.text))).toEqual({ ...withDateTimesAsInstants(fixtureDocument), collectedAt: expect.any(String) });
   }
 
   test('a healthy sample starts the one process this file uses', async () => {
@@ -55,8 +55,8 @@ describeWithPwsh('PowerShell source: faults reported by the CIM layer', () => {
 
   test('warnings, verbose, information, host text and progress do not reach the output', async () => {
     workspace.control({ fixture: FIXTURE, fault: 'noisy' });
-    const sample = await source.sample(AbortSignal.timeout(15_000));
-    expect('text' in sample && JSON.parse(sample.text)).toEqual({ ...fixtureDocument, collectedAt: expect.any(String) });
+    const sample = await source.sample('full', AbortSignal.timeout(15_000));
+    expect('text' in sample && withDateTimesAsInstants(JSON.parse(sample.text))).toEqual({ ...withDateTimesAsInstants(fixtureDocument), collectedAt: expect.any(String) });
     expect(startedPids()).toHaveLength(1);
   });
 

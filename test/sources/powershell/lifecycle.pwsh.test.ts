@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createPowerShellSource } from '../../../src/sources/powershell/powershellSource';
 import type { PowerShellSourceOptions } from '../../../src/sources/powershell/powershellSource';
-import type { SampleSource } from '../../../src/sources/source';
+import type { SampleSource } from '../../../src/contract/sample';
 import {
   FIXTURE_DOCUMENTS,
   STAND_IN_MODULE,
@@ -15,6 +15,7 @@ import {
   pwshPath,
   waitFor,
   rejection,
+  withDateTimesAsInstants,
 } from './pwshHarness';
 
 /**
@@ -58,8 +59,8 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
 
   async function expectFixture(source: SampleSource): Promise<void> {
     workspace.control({ fixture: FIXTURE, fault: 'none' });
-    const sample = await source.sample(AbortSignal.timeout(15_000));
-    expect('text' in sample && JSON.parse(sample.text)).toEqual({ ...fixtureDocument, collectedAt: expect.any(String) });
+    const sample = await source.sample('full', AbortSignal.timeout(15_000));
+    expect('text' in sample && withDateTimesAsInstants(JSON.parse(sample.text))).toEqual({ ...withDateTimesAsInstants(fixtureDocument), collectedAt: expect.any(String) });
   }
 
   test('a hung query: the abort rejects at once as timeout, the process is killed, the next sample gets a new one', async () => {
@@ -70,7 +71,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
 
     workspace.control({ fixture: FIXTURE, fault: 'hang' });
     const controller = new AbortController();
-    const pending = rejection(source.sample(controller.signal));
+    const pending = rejection(source.sample('full', controller.signal));
     // Let the invocation reach the stand-in's sleep before the scheduler's timeout fires.
     await new Promise((resolveDelay) => setTimeout(resolveDelay, 500));
     const abortedAt = Date.now();
@@ -89,7 +90,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
   test('a process that exits mid-sample fails that sample; the next one runs in a new process', async () => {
     const { source, records } = newSource();
     workspace.control({ fixture: FIXTURE, fault: 'exit' });
-    const error = await rejection(source.sample(AbortSignal.timeout(15_000)));
+    const error = await rejection(source.sample('full', AbortSignal.timeout(15_000)));
     expect(error.reason).toBe('source_error');
     expect(error.message).toMatch(/exited during the sample \(exit code 3\)/);
     await expectFixture(source);
@@ -99,13 +100,13 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
   test('repeated crashes back off: the restart after the second one waits, failing fast meanwhile', async () => {
     const { source, records } = newSource({ restartBackoff: { initialMs: 700, maxMs: 700 } });
     workspace.control({ fixture: FIXTURE, fault: 'exit' });
-    expect((await rejection(source.sample(AbortSignal.timeout(15_000)))).reason).toBe('source_error');
+    expect((await rejection(source.sample('full', AbortSignal.timeout(15_000)))).reason).toBe('source_error');
     // The first restart is immediate...
-    expect((await rejection(source.sample(AbortSignal.timeout(15_000)))).reason).toBe('source_error');
+    expect((await rejection(source.sample('full', AbortSignal.timeout(15_000)))).reason).toBe('source_error');
     expect(startedPids(records)).toHaveLength(2);
     // ...the next one waits for the backoff, without starting a process.
     workspace.control({ fixture: FIXTURE, fault: 'none' });
-    const backingOff = await rejection(source.sample(AbortSignal.timeout(15_000)));
+    const backingOff = await rejection(source.sample('full', AbortSignal.timeout(15_000)));
     expect(backingOff.reason).toBe('source_error');
     expect(backingOff.message).toMatch(/not restarting PowerShell for another 1 s after 2 consecutive failures/);
     expect(startedPids(records)).toHaveLength(2);
@@ -144,7 +145,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
     await expectFixture(source);
     const [pid] = startedPids(records);
     workspace.control({ fixture: FIXTURE, fault: 'hang' });
-    const pending = rejection(source.sample(AbortSignal.timeout(60_000)));
+    const pending = rejection(source.sample('full', AbortSignal.timeout(60_000)));
     await new Promise((resolveDelay) => setTimeout(resolveDelay, 300));
     await source.close();
     expect(processExists(pid ?? 0)).toBe(false);
@@ -152,7 +153,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
     expect(error.reason).toBe('source_error');
     expect(error.message).toMatch(/closed/);
     // A closed source starts nothing.
-    expect((await rejection(source.sample(AbortSignal.timeout(5_000)))).message).toMatch(/closed/);
+    expect((await rejection(source.sample('full', AbortSignal.timeout(5_000)))).message).toMatch(/closed/);
     expect(startedPids(records)).toHaveLength(1);
   });
 
@@ -170,7 +171,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
     // A failure drops the session (it may be what failed) and never asks the local vmms service.
     workspace.clearCalls();
     workspace.control({ fixture: FIXTURE, fault: 'access_denied' });
-    expect((await rejection(source.sample(AbortSignal.timeout(15_000)))).reason).toBe('access_denied');
+    expect((await rejection(source.sample('full', AbortSignal.timeout(15_000)))).reason).toBe('access_denied');
     calls = workspace.calls();
     expect(calls.map((call) => call.command)).toEqual(['Get-CimInstance', 'Remove-CimSession']);
 
@@ -182,7 +183,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
   test('a CIM session that cannot be opened is a source_error naming WinRM', async () => {
     const { source } = newSource({ computerName: '192.0.2.10' });
     workspace.control({ fixture: FIXTURE, fault: 'session_fails' });
-    const error = await rejection(source.sample(AbortSignal.timeout(15_000)));
+    const error = await rejection(source.sample('full', AbortSignal.timeout(15_000)));
     expect(error.reason).toBe('source_error');
     expect(error.message).toMatch(/New-CimSession.*WinRM cannot complete the operation/);
   });

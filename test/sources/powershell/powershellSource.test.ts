@@ -9,7 +9,7 @@ import {
   defaultPowerShellExecutable,
   restartDelayMs,
 } from '../../../src/sources/powershell/powershellSource';
-import { InvalidComputerNameError } from '../../../src/sources/powershell/quoting';
+import { InvalidHostAddressError } from '../../../src/contract/hostAddress';
 import { buildInitCommand } from '../../../src/sources/powershell/session';
 import { capturingLogger, rejection } from './pwshHarness';
 
@@ -31,7 +31,7 @@ describe('createPowerShellSource options', () => {
 
   test('an invalid computer name is refused before any process starts', () => {
     expect(() => createPowerShellSource({ executable: 'pwsh', recycleAfterSamples: 10, logger: silent, computerName: "hv01'; exit; '" })).toThrow(
-      InvalidComputerNameError,
+      InvalidHostAddressError,
     );
   });
 
@@ -52,15 +52,16 @@ describe('createPowerShellSource options', () => {
 });
 
 describe('commands sent to PowerShell', () => {
-  test('the local sample command takes no arguments', () => {
-    expect(buildSampleCommand(undefined)).toBe('Get-HyperVIcSample');
+  test('the local sample command names only the scope', () => {
+    expect(buildSampleCommand(undefined, 'full')).toBe('Get-HyperVIcSample -Scope Full');
+    expect(buildSampleCommand(undefined, 'status')).toBe('Get-HyperVIcSample -Scope Status');
   });
 
   test.each([
-    ['hv02.corp.example.com', "Get-HyperVIcSample -ComputerName 'hv02.corp.example.com'"],
-    ['[2001:db8::10]', "Get-HyperVIcSample -ComputerName '2001:db8::10'"],
+    ['hv02.corp.example.com', "Get-HyperVIcSample -Scope Full -ComputerName 'hv02.corp.example.com'"],
+    ['[2001:db8::10]', "Get-HyperVIcSample -Scope Full -ComputerName '2001:db8::10'"],
   ])('the remote sample command for %s is %s', (computerName, command) => {
-    expect(buildSampleCommand(computerName)).toBe(command);
+    expect(buildSampleCommand(computerName, 'full')).toBe(command);
   });
 
   test('the start-up command is one line that loads the modules and the script, quoted', () => {
@@ -100,15 +101,15 @@ describe('a PowerShell executable that does not exist', () => {
       restartBackoff: { initialMs: 60_000, maxMs: 60_000 },
     });
     try {
-      const first = await rejection(source.sample(AbortSignal.timeout(10_000)));
+      const first = await rejection(source.sample('full', AbortSignal.timeout(10_000)));
       expect(first.reason).toBe('powershell_not_found');
       expect(first.message).toContain(MISSING_EXECUTABLE);
 
-      const second = await rejection(source.sample(AbortSignal.timeout(10_000)));
+      const second = await rejection(source.sample('full', AbortSignal.timeout(10_000)));
       expect(second.reason).toBe('powershell_not_found');
       expect(second.message).not.toMatch(/not restarting/);
 
-      const third = await rejection(source.sample(AbortSignal.timeout(10_000)));
+      const third = await rejection(source.sample('full', AbortSignal.timeout(10_000)));
       expect(third.reason).toBe('powershell_not_found');
       expect(third.message).toMatch(/not restarting PowerShell for another 60 s after 2 consecutive failures/);
 
@@ -123,7 +124,7 @@ describe('a PowerShell executable that does not exist', () => {
   test('a sample whose signal already aborted is a timeout and starts nothing', async () => {
     const { logger, records } = capturingLogger();
     const source = createPowerShellSource({ executable: MISSING_EXECUTABLE, recycleAfterSamples: 10, logger });
-    const error = await rejection(source.sample(AbortSignal.abort()));
+    const error = await rejection(source.sample('full', AbortSignal.abort()));
     expect(error.reason).toBe('timeout');
     expect(records).toEqual([]);
     await source.close();
@@ -134,7 +135,7 @@ describe('a PowerShell executable that does not exist', () => {
     const source = createPowerShellSource({ executable: MISSING_EXECUTABLE, recycleAfterSamples: 10, logger });
     await source.close();
     await source.close();
-    const error = await rejection(source.sample(AbortSignal.timeout(1_000)));
+    const error = await rejection(source.sample('full', AbortSignal.timeout(1_000)));
     expect(error.reason).toBe('source_error');
     expect(error.message).toMatch(/closed/);
     expect(records.filter((record) => record.level !== 20)).toEqual([]);

@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { describeWithTools, testTools, toolPath } from '../../helpers/testTools';
-import { SampleError } from '../../../src/sampling/failureReasons';
+import { SampleError } from '../../../src/contract/sample';
 import { isProcessAlive } from '../../../src/sources/powershell/session';
 
 /**
@@ -63,6 +65,12 @@ export interface StandInControl {
   faultClass?: string;
   vmmsStatus?: 'Running' | 'Stopped' | 'StartPending' | 'NotFound';
   callLog?: string;
+  /** Build each class's instances once per fixture and serve the same objects at every call (benchmarks). */
+  prebuilt?: boolean;
+  /** The fixture served through a CIM session to each computer name; others get `fixture`. */
+  hosts?: Record<string, string>;
+  /** The MSCluster_Node instances of root/MSCluster (State as CLUSTER_NODE_STATE, -1 for unknown). */
+  clusterNodes?: Array<{ Name: string; State: number }>;
 }
 
 export interface StandInCall {
@@ -73,6 +81,8 @@ export interface StandInCall {
   readonly CimSession?: string | null;
   readonly ComputerName?: string[] | string | null;
   readonly Name?: string[] | string | null;
+  /** Get-CimInstance: the -OperationTimeoutSec passed, null when not passed. */
+  readonly OperationTimeoutSec?: number | null;
 }
 
 /**
@@ -170,4 +180,108 @@ export async function rejection(promise: Promise<unknown>): Promise<SampleError>
   );
   if (!(outcome instanceof SampleError)) throw new Error(`expected a SampleError, got ${String(outcome)}`);
   return outcome;
+}
+
+/**
+ * One pwsh process driven line by line through stdin (`-Command -`), for tests that call collect.ps1's
+ * functions directly rather than through the exporter's PowerShell source. Each `run` sends one line and
+ * then a marker line, and resolves with what the command wrote to stdout before the marker.
+ */
+export class PwshShell {
+  private stdout = '';
+  private stderrText = '';
+  private exited = false;
+  private sequence = 0;
+  private readonly exit: Promise<void>;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      this.stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: string) => {
+      this.stderrText += chunk;
+    });
+    this.exit = new Promise((resolveExit) => {
+      child.once('exit', () => {
+        this.exited = true;
+        resolveExit();
+      });
+    });
+  }
+
+  /** Starts pwsh, imports `modules`, dot-sources `scripts`, and waits until that is done. */
+  static async start(options: { modules?: readonly string[]; scripts?: readonly string[]; env?: NodeJS.ProcessEnv }): Promise<PwshShell> {
+    const child = spawn(pwshPath(), ['-NoProfile', '-NonInteractive', '-Command', '-'], {
+      env: { ...process.env, TERM: 'dumb', NO_COLOR: '1', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const shell = new PwshShell(child);
+    const quote = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+    const setup = [
+      "$ProgressPreference = 'SilentlyContinue'",
+      ...(options.modules ?? []).map((module) => `Import-Module -Name ${quote(module)} -Force -DisableNameChecking -ErrorAction Stop`),
+      ...(options.scripts ?? []).map((script) => `. ${quote(script)}`),
+    ];
+    await shell.run(setup.join('; '), 60_000);
+    return shell;
+  }
+
+  /** Runs one line of PowerShell; resolves with its stdout (without the final line break). */
+  async run(command: string, timeoutMs = 30_000): Promise<string> {
+    if (command.includes('\n')) throw new Error('PwshShell.run takes one line');
+    if (this.exited) throw new Error(`pwsh has exited; stderr: ${this.stderrText}`);
+    const marker = `__pwsh_shell_done_${++this.sequence}__`;
+    const start = this.stdout.length;
+    this.child.stdin.write(`${command}\n[Console]::Out.WriteLine('${marker}')\n`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.stdout.indexOf(`${marker}\n`, start);
+      if (at >= 0) {
+        const output = this.stdout.slice(start, at);
+        this.stdout = this.stdout.slice(at + marker.length + 1);
+        return output.replace(/\r?\n$/, '');
+      }
+      if (this.exited) throw new Error(`pwsh exited while running ${command.slice(0, 200)}; stderr: ${this.stderrText}`);
+      if (Date.now() > deadline) throw new Error(`pwsh did not finish ${command.slice(0, 200)} within ${timeoutMs} ms`);
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, 5));
+    }
+  }
+
+  /** Everything pwsh wrote to stderr so far. */
+  get stderr(): string {
+    return this.stderrText;
+  }
+
+  async close(): Promise<void> {
+    if (!this.exited) {
+      this.child.stdin.end();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+      await this.exit;
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A PowerShell single-quoted string literal. */
+export function powerShellLiteral(text: string): string {
+  return `'${text.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`;
+}
+
+const DOTNET_DATE = /^\/Date\((-?\d+)\)\/$/;
+
+/**
+ * A copy of a sample document in which every LastSuccessfulBackupTime string is its instant (ms since
+ * the epoch): ConvertTo-Json writes a CIM datetime as "\/Date(ms)\/" in Windows PowerShell 5.1 and as
+ * ISO 8601 with the local offset in PowerShell 7, while fixtures give it in UTC.
+ */
+export function withDateTimesAsInstants<T>(document: T): T {
+  return JSON.parse(JSON.stringify(document), (key, value: unknown) => {
+    if (key !== 'LastSuccessfulBackupTime' || typeof value !== 'string') return value;
+    const dotNet = DOTNET_DATE.exec(value);
+    const instant = dotNet === null ? Date.parse(value) : Number(dotNet[1]);
+    if (Number.isNaN(instant)) throw new Error(`not a date: ${value}`);
+    return instant;
+  }) as T;
 }

@@ -1,0 +1,37 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { HostModel } from '../model/hostModel';
+import type { SamplingHealth } from '../metrics/samplingMetrics';
+
+const gzipAsync = promisify(gzip);
+
+/** What a host's sampling stands at after an outcome; everything a body is rendered from. */
+export interface HostState {
+  /** The host's configured name (the `target` of /probe), or the source's name for the one host of /metrics. */
+  readonly host: string;
+  /** The last good sample's model; null before the first success and after it expired. */
+  readonly model: HostModel | null;
+  /** The model's exposition (the collectors' families); '' when there is no model. */
+  readonly modelText: string;
+  readonly health: SamplingHealth;
+  readonly lastSuccessAt: Date | null;
+  /** At least one sample has succeeded since start (the /-/ready condition). */
+  readonly ready: boolean;
+}
+
+/** An exposition body as it is served: rendered once and compressed once. */
+export interface Body {
+  readonly identity: Buffer;
+  readonly gzip: Buffer;
+}
+
+/** The one immutable object a host publishes after each outcome: what every endpoint reads. */
+export interface CurrentSample extends HostState {
+  readonly body: Body;
+}
+
+/** Encodes and compresses an exposition once, off the event loop (zlib runs on the thread pool). */
+export async function compressBody(text: string): Promise<Body> {
+  const identity = Buffer.from(text, 'utf8');
+  return { identity, gzip: await gzipAsync(identity) };
+}

@@ -1,0 +1,51 @@
+/**
+ * A bound on how many samples run at once across hosts (`--sample.concurrency`). A host waits for a
+ * free slot before its sample starts (its timeout starts with the sample, not with the wait), so a
+ * slow host holds one slot and the others go on in the remaining ones.
+ */
+export class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly size: number) {
+    if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`the number of slots must be a positive integer, got ${String(size)}`);
+    this.free = size;
+  }
+
+  /** Resolves with a release function once a slot is free; rejects with the signal's reason if it aborts first. */
+  acquire(signal: AbortSignal): Promise<() => void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(this.releaser());
+      };
+      const onAbort = (): void => {
+        this.waiting.splice(this.waiting.indexOf(grant), 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
+
+  /** Samples running now. */
+  get inUse(): number {
+    return this.size - this.free;
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.free++;
+    };
+  }
+}

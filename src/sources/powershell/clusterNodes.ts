@@ -1,0 +1,37 @@
+import { InvalidHostAddressError, validateHostAddress } from '../../contract/hostAddress';
+import { SampleError } from '../../contract/sample';
+import type { PowerShellPool } from './pool';
+
+/** A node of the local failover cluster, as collect.ps1's Get-HyperVIcClusterNode reports it. */
+export interface ClusterNodeAnswer {
+  readonly name: string;
+  readonly state: number;
+}
+
+/**
+ * The nodes of the failover cluster this host belongs to (root/MSCluster MSCluster_Node), read through
+ * a process of the pool. Node names become host addresses, so each must be one (else the answer is refused).
+ */
+export async function readClusterNodes(pool: PowerShellPool, signal: AbortSignal): Promise<ClusterNodeAnswer[]> {
+  const answer = await pool.withWorker(signal, (worker) => worker.invoke('Get-HyperVIcClusterNode', signal));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer);
+  } catch {
+    parsed = null;
+  }
+  const nodes = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['nodes'] : undefined;
+  if (!Array.isArray(nodes)) throw new SampleError('output_unparseable', `Get-HyperVIcClusterNode answered without a node list: ${answer.slice(0, 200)}`);
+  return nodes.map((node: unknown) => {
+    const record = typeof node === 'object' && node !== null ? (node as Record<string, unknown>) : {};
+    const name = record['Name'];
+    const state = record['State'];
+    if (typeof name !== 'string') throw new SampleError('output_unparseable', 'a cluster node without a name');
+    try {
+      return { name: validateHostAddress(name), state: typeof state === 'number' ? state : -1 };
+    } catch (error) {
+      if (error instanceof InvalidHostAddressError) throw new SampleError('output_unparseable', `cluster node name: ${error.message}`);
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,94 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+/**
+ * The layer rules of ../shared/design.md, checked on every import in src/: each room imports only
+ * the rooms below it, so that the data goes one way (source → document → model → exposition → HTTP)
+ * and no change can quietly tie two rooms together.
+ */
+
+const SRC = resolve(__dirname, '..', 'src');
+
+/** Room → the rooms it may import (besides itself). */
+const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
+  contract: [],
+  document: ['contract'],
+  model: ['contract', 'document'],
+  metrics: ['contract', 'document', 'model'],
+  sources: ['contract', 'document'],
+  sampling: ['contract', 'document', 'model', 'metrics'],
+  config: ['contract', 'cli'],
+  cli: ['contract', 'config'],
+  server: ['contract', 'document', 'model', 'metrics', 'sampling'],
+  logger: ['config'],
+  version: [],
+  runtimeSettings: [],
+  // Declarations for the compiler only.
+  types: [],
+  app: ['contract', 'document', 'model', 'metrics', 'sampling', 'server'],
+  // main wires everything.
+  main: ['contract', 'document', 'model', 'metrics', 'sources', 'sampling', 'config', 'cli', 'server', 'logger', 'version', 'runtimeSettings', 'app'],
+};
+
+/** Packages only one room may use. */
+const PACKAGE_OWNERS: Readonly<Record<string, string>> = {
+  'node-powershell': 'sources/powershell',
+};
+
+function filesUnder(directory: string): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    const path = join(directory, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** src/sampling/scheduler.ts → sampling; src/main.ts → main. */
+function roomOf(file: string): string {
+  const [first] = relative(SRC, file).split(/[\\/]/);
+  return (first ?? '').replace(/\.ts$/, '');
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|require\('([^']+)'\)|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+}
+
+const files = filesUnder(SRC);
+
+describe('layers: each room imports only the rooms below it', () => {
+  test('every room of src/ has a rule', () => {
+    expect(files.map(roomOf).filter((room) => MAY_IMPORT[room] === undefined)).toEqual([]);
+  });
+
+  test('no import crosses a layer the wrong way', () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const room = roomOf(file);
+      for (const specifier of importsOf(file)) {
+        if (!specifier.startsWith('.')) continue;
+        const target = roomOf(resolve(dirname(file), specifier));
+        if (target !== room && !(MAY_IMPORT[room] ?? []).includes(target)) violations.push(`${relative(SRC, file)} imports ${specifier} (${room} → ${target})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  test('packages with one owner are imported only there', () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      for (const specifier of importsOf(file)) {
+        const owner = PACKAGE_OWNERS[specifier];
+        if (owner !== undefined && !relative(SRC, file).startsWith(owner)) violations.push(`${relative(SRC, file)} imports ${specifier}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  test('the checker sees imports (it would catch a violation)', () => {
+    // A file known to import across rooms: the checker must find those imports.
+    expect(importsOf(join(SRC, 'sampling', 'hostSampler.ts'))).toEqual(expect.arrayContaining(['../contract/sample', '../metrics/renderModel']));
+    expect(roomOf(join(SRC, 'sources', 'powershell', 'session.ts'))).toBe('sources');
+    expect(MAY_IMPORT['metrics']).not.toContain('sampling');
+    expect(MAY_IMPORT['document']).not.toContain('sources');
+  });
+});
