@@ -280,7 +280,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 }
 
 function logStartNotes(config: Config, logger: Logger): void {
-  if (config.sourceDefaulted && config.source === 'simulator' && config.command === 'serve') {
+  if (config.sourceDefaulted && config.configFile === undefined && config.source === 'simulator' && config.command === 'serve') {
     logger.warn('no --source given and this is not Windows: serving the built-in simulated host; use --source=powershell on a Hyper-V host');
   }
   if (config.command !== 'serve') return;

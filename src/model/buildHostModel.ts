@@ -8,7 +8,7 @@ import { guestAddressesFrom } from './guestAddresses';
 import type { ComponentModel, GuestInfo, HeartbeatSettings, HostModel, KvpPool, VmModel } from './hostModel';
 import { exportedKvpItems, NO_KVP_EXPORT, type KvpExport } from './kvpExport';
 import { toLabelText } from './labelText';
-import { componentStatusFromCode, enabledFromSettingState, secondaryStatusFromCode, vmStateFromEnabledState } from './valueMaps';
+import { componentStatusFromCode, enabledFromSettingState, isMigrating, secondaryStatusFromCode, vmStateFromEnabledState } from './valueMaps';
 
 export interface ModelOptions {
   readonly limits?: Limits;
@@ -159,6 +159,7 @@ function vmModel(id: string, system: ParsedDocument['computerSystems'][number], 
     state: vmStateFromEnabledState(system.enabledState),
     uptimeSeconds: system.onTimeInMilliseconds === null ? null : system.onTimeInMilliseconds / 1000,
     lastBackupSeconds: lastBackupSeconds(system, context),
+    migrating: isMigrating(system.operationalStatus),
   };
   if (context.full !== null) {
     return { ...base, ...fromFullSample(context.full.get(id), components), name: toLabelText(system.elementName, context.limits.maxLabelValueLength, context.diagnostics, 'VM name') };

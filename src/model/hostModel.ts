@@ -63,6 +63,8 @@ export interface VmModel {
   readonly heartbeatSettings: HeartbeatSettings | null;
   /** Unix time of the last successful backup; 0: never; null: not reported (or unreadable). */
   readonly lastBackupSeconds: number | null;
+  /** Msvm_ComputerSystem.OperationalStatus holds 32774 (Migrating): a live migration is under way. */
+  readonly migrating: boolean;
   /** The guest's own addresses, IPv4 first, in the order it reports them. */
   readonly guestAddresses: readonly GuestAddress[];
   /** The allow-listed KVP items, by pool. */

@@ -99,6 +99,16 @@ export function secondaryStatusFromCode(code: number): SecondaryStatus {
   return SECONDARY_STATUS_BY_CODE.get(code) ?? 'unknown';
 }
 
+/**
+ * Msvm_ComputerSystem.OperationalStatus[1] 32774: "Migrating" (learn.microsoft.com msvm-computersystem;
+ * wmi.md §2). Any element is looked at, in case a host writes it first.
+ */
+const MIGRATING = 32774;
+
+export function isMigrating(operationalStatus: readonly number[] | null): boolean {
+  return operationalStatus?.includes(MIGRATING) === true;
+}
+
 /** Setting data EnabledState: 2 Enabled, 3 Disabled (learn.microsoft.com msvm-*componentsettingdata). */
 export function enabledFromSettingState(code: number | null): boolean | null {
   if (code === 2) return true;

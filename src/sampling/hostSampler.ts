@@ -10,6 +10,7 @@ import type { HostModel } from '../model/hostModel';
 import type { ModelCollector } from '../metrics/collectors/collector';
 import { renderModel, type CollectorRun } from '../metrics/renderModel';
 import { NO_SAMPLE_YET, type SamplingHealth } from '../metrics/samplingMetrics';
+import { seenSinceText } from '../metrics/seenSince';
 import { compressBody, type CurrentSample, type HostState } from './currentSample';
 import type { SampleCallbacks } from './scheduler';
 
@@ -66,6 +67,8 @@ export class HostSampler implements SampleCallbacks {
   private pending: Pending | null = null;
   private full: FullSample | null = null;
   private lastFullAt = 0;
+  /** Per VM id: when it first showed in the good samples since it last did not (hyperv_vm_seen_since_timestamp_seconds). */
+  private readonly seenSince = new Map<string, number>();
   private readonly failures: Partial<Record<FailureReason, number>> = {};
   private readonly dropped: Partial<Record<DropReason, number>> = {};
   private lastDropSummary = '';
@@ -143,6 +146,9 @@ export class HostSampler implements SampleCallbacks {
     }
     this.recordDrops(pending.dropped);
     const now = new Date(this.now());
+    const present = new Set(pending.model.vms.map((vm) => vm.id));
+    for (const id of this.seenSince.keys()) if (!present.has(id)) this.seenSince.delete(id);
+    for (const id of present) if (!this.seenSince.has(id)) this.seenSince.set(id, now.getTime() / 1000);
     const logger = this.options.logger;
     if (this.lastFailureReason !== null) logger.info({ host: this.options.host, vms: pending.model.vms.length }, 'sampling recovered');
     else logger.debug({ host: this.options.host, vms: pending.model.vms.length, scope: pending.scope, durationSeconds }, 'sample done');
@@ -150,7 +156,7 @@ export class HostSampler implements SampleCallbacks {
     this.state = {
       ...this.state,
       model: pending.model,
-      modelText: pending.modelText,
+      modelText: pending.modelText + seenSinceText(pending.model.vms, this.seenSince),
       lastSuccessAt: now,
       ready: true,
       health: this.health({ up: true, durationSeconds, lastSuccessSeconds: now.getTime() / 1000, collectorRuns: pending.runs }),

@@ -54,7 +54,7 @@ function samplerOf(source: SampleSource, fullIntervalMs: number, clock: { now: n
 function withoutTiming(text: string): string {
   return text
     .split('\n')
-    .filter((line) => !/^hyperv_(sample_duration_seconds|sample_timestamp_seconds|collector_duration_seconds)[ {]/.test(line))
+    .filter((line) => !/^hyperv_(sample_duration_seconds|sample_timestamp_seconds|collector_duration_seconds|vm_seen_since_timestamp_seconds)[ {]/.test(line))
     .join('\n');
 }
 
