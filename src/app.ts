@@ -33,16 +33,6 @@ export interface AppDependencies {
   readonly logger: Logger;
 }
 
-/** What the app serves for one host (no --config.file): /metrics is that host's published body. */
-export function oneHostView(source: string, current: () => CurrentSample | null): Pick<AppDependencies, 'source' | 'metrics' | 'hosts' | 'ready'> {
-  return {
-    source,
-    metrics: () => current()?.body ?? null,
-    hosts: () => [{ name: source, current: current() }],
-    ready: () => current()?.ready === true,
-  };
-}
-
 function acceptsGzip(request: IncomingMessage): boolean {
   const header = request.headers['accept-encoding'];
   return typeof header === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(header);

@@ -10,33 +10,21 @@
 process.on('SIGUSR1', () => undefined);
 
 import type { Server } from 'node:http';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { createRequestListener, oneHostView, type AppDependencies } from './app';
+import { createRequestListener } from './app';
 import { FlagError, helpText, parseCommandLine } from './cli/flags';
-import { kvpExportKeys, type Config } from './config';
-import { HostsFileError, loadHostsFile, type HostConfig, type HostSourceConfig } from './config/hostsFile';
+import type { Config } from './config';
 import type { SampleSource } from './contract/sample';
 import { Diagnostics } from './document/diagnostics';
 import { decodeRawSample, parseDocument } from './document/parse';
+import { sampleManyHosts, sampleOneHost, sourceOptionsOf, type Sampling } from './hosts';
 import { createLogger } from './logger';
-import { COLLECTORS } from './metrics/collectors';
-import { hostPage, multiHostMetricsPage, singleHostMetricsPage, type ExporterInfo } from './metrics/pages';
+import type { ExporterInfo } from './metrics/pages';
 import { ProcessMetrics } from './metrics/processMetrics';
-import type { KvpExport } from './model/kvpExport';
 import { missingSettings, runtimeSettingsOf } from './runtimeSettings';
-import { ClusterDiscovery } from './sampling/clusterDiscovery';
-import type { HostState } from './sampling/currentSample';
-import { HostSampler } from './sampling/hostSampler';
-import { HostSet, type HostSpec } from './sampling/hostSet';
-import { Scheduler } from './sampling/scheduler';
-import { Slots } from './sampling/slots';
 import { createReloadableHttpServer, type HttpServerHandle } from './server/httpServer';
 import { loadWebConfig } from './server/webConfig';
-import { createSource, type SourceOptions } from './sources/createSource';
-import { readClusterNodes } from './sources/powershell/clusterNodes';
-import type { PowerShellPool } from './sources/powershell/pool';
-import { createPowerShellPool } from './sources/powershell/powershellSource';
+import { createSource } from './sources/createSource';
 import { VERSION } from './version';
 
 const FORCED_EXIT_MS = 10_000;
@@ -51,16 +39,6 @@ class StartError extends Error {
   }
 }
 
-function sourceOptionsOf(config: Config): SourceOptions {
-  switch (config.source) {
-    case 'replay':
-      return { kind: 'replay', file: config.replay.file ?? '' };
-    case 'simulator':
-      return { kind: 'simulator', vms: config.simulator.vms, seed: config.simulator.seed };
-    case 'powershell':
-      return { kind: 'powershell', executable: config.powershell.path, computerName: config.powershell.computerName, recycleAfterSamples: config.powershell.recycleAfterSamples };
-  }
-}
 
 /** `sample`: one Full sample document from the configured source to stdout, as the source produced it. */
 async function printOneSample(source: SampleSource, config: Config): Promise<void> {
@@ -80,142 +58,6 @@ async function listen(server: Server, config: Config): Promise<void> {
   });
 }
 
-/** What serve() runs: the app's view of the samples, and how to reload and stop it. */
-interface Sampling {
-  readonly view: Omit<AppDependencies, 'telemetryPath' | 'version' | 'logger'>;
-  /** SIGHUP: read --config.file again (multi-host only); a file that does not validate keeps the running hosts. */
-  readonly reload: () => Promise<void>;
-  readonly stop: () => Promise<void>;
-}
-
-/** One host, from the --source flags: /metrics serves its metrics and the exporter's own. */
-async function sampleOneHost(config: Config, exporter: ExporterInfo, kvpExport: KvpExport, logger: Logger): Promise<Sampling> {
-  const source = createSource(sourceOptionsOf(config), logger);
-  const bodyText = (state: HostState): Promise<string> => singleHostMetricsPage(state, exporter);
-  const sampler = new HostSampler({ host: config.source, source, collectors: COLLECTORS, fullIntervalMs: config.sample.fullIntervalMs, bodyText, kvpExport, logger });
-  await sampler.publishInitial();
-  const scheduler = new Scheduler(config.sample, sampler);
-  scheduler.start();
-  return {
-    view: oneHostView(config.source, () => sampler.current),
-    reload: async () => logger.info('SIGHUP: no --config.file to read again'),
-    stop: async () => {
-      await scheduler.stop();
-      await source.close();
-    },
-  };
-}
-
-/** The spec of a configured host. */
-function specOf(host: HostConfig, origin: HostSpec['origin']): HostSpec {
-  return {
-    name: host.name,
-    intervalMs: host.intervalMs,
-    timeoutMs: host.timeoutMs,
-    fullIntervalMs: host.fullIntervalMs,
-    maxAgeMs: host.maxAgeMs,
-    origin,
-    sourceKey: JSON.stringify(host.source),
-  };
-}
-
-/** Whether a cluster node is the machine the exporter runs on (then it is sampled locally, not over WinRM). */
-function isThisComputer(name: string): boolean {
-  const local = hostname().toLowerCase();
-  const node = name.toLowerCase();
-  return node === local || node === local.split('.')[0] || node.split('.')[0] === local;
-}
-
-/** The hosts of --config.file (and of the failover cluster): each served at /probe?target=, /metrics has the exporter's own. */
-async function sampleManyHosts(config: Config, configFile: string, exporter: ExporterInfo, kvpExport: KvpExport, logger: Logger): Promise<Sampling> {
-  const timing = { intervalMs: config.sample.intervalMs, timeoutMs: config.sample.timeoutMs, fullIntervalMs: config.sample.fullIntervalMs, maxAgeMs: config.sample.maxAgeMs };
-  let file = await loadHostsFile(configFile, timing);
-  // One pool of PowerShell processes for every host, as many as samples may run at once.
-  let pool: PowerShellPool | null = null;
-  const powershellPool = (): PowerShellPool =>
-    (pool ??= createPowerShellPool({ executable: config.powershell.path, recycleAfterSamples: config.powershell.recycleAfterSamples, size: config.sample.concurrency, logger }));
-  const sources = new Map<string, HostSourceConfig>();
-  const hostSet = new HostSet({
-    createSource: (spec) => {
-      const source = sources.get(spec.name.toLowerCase()) ?? { kind: 'powershell' };
-      if (source.kind !== 'powershell') return createSource(source, logger);
-      return createSource({ kind: 'powershell', computerName: source.computerName, recycleAfterSamples: config.powershell.recycleAfterSamples, pool: powershellPool() }, logger);
-    },
-    slots: new Slots(config.sample.concurrency),
-    collectors: COLLECTORS,
-    kvpExport,
-    hostPage: async (state) => hostPage(state),
-    exporterPage: (hosts) => multiHostMetricsPage(hosts.map(({ spec, state }) => ({ name: spec.name, health: state.health })), exporter, discoveryStatus()),
-    logger,
-  });
-  const configure = async (hosts: readonly HostConfig[]): Promise<void> => {
-    for (const host of hosts) sources.set(host.name.toLowerCase(), host.source);
-    await hostSet.setConfigured(hosts.map((host) => specOf(host, 'configured')));
-  };
-
-  let discovery: ClusterDiscovery | null = null;
-  const discoveryStatus = (): boolean | null => discovery?.lastSucceeded ?? null;
-  const discover = (refreshMs: number): ClusterDiscovery =>
-    new ClusterDiscovery({
-      readNodes: (signal) => readClusterNodes(powershellPool(), signal),
-      onNodes: async (nodes) => {
-        const configuredNames = new Set(file.hosts.map((host) => host.name.toLowerCase()));
-        const discovered = nodes.filter((node) => !configuredNames.has(node.name.toLowerCase()));
-        for (const node of discovered) {
-          if (!sources.has(node.name.toLowerCase()) || file.hosts.every((host) => host.name.toLowerCase() !== node.name.toLowerCase())) {
-            sources.set(node.name.toLowerCase(), isThisComputer(node.name) ? { kind: 'powershell' } : { kind: 'powershell', computerName: node.name });
-          }
-        }
-        await hostSet.setDiscovered(discovered.map((node) => specOf({ name: node.name, source: sources.get(node.name.toLowerCase())!, ...timing }, 'discovered')));
-      },
-      refreshMs,
-      timeoutMs: config.sample.timeoutMs,
-      logger: logger.child({ discovery: 'cluster' }),
-    });
-
-  await configure(file.hosts);
-  if (file.cluster.discover) {
-    discovery = discover(file.cluster.refreshMs);
-    await discovery.start();
-  }
-  return {
-    view: {
-      source: 'config',
-      metrics: () => hostSet.exporter,
-      hosts: () => hostSet.list().map(({ spec, current }) => ({ name: spec.name, current })),
-      // Every host has been tried once: each answers /probe with what its first sample gave.
-      ready: () => hostSet.list().every(({ current }) => current !== null && current.health.durationSeconds !== null),
-      probe: (target) => hostSet.get(target),
-      targets: () => hostSet.list().map(({ spec }) => ({ targets: [spec.name], labels: { __meta_hyperv_ic_origin: spec.origin } })),
-    },
-    reload: async () => {
-      let next;
-      try {
-        next = await loadHostsFile(configFile, timing);
-      } catch (error) {
-        logger.error({ err: error instanceof HostsFileError ? undefined : error }, `SIGHUP: ${(error as Error).message}; keeping the running hosts`);
-        return;
-      }
-      file = next;
-      await configure(file.hosts);
-      if (file.cluster.discover && discovery === null) {
-        discovery = discover(file.cluster.refreshMs);
-        await discovery.start();
-      } else if (!file.cluster.discover && discovery !== null) {
-        discovery.stop();
-        discovery = null;
-        await hostSet.setDiscovered([]);
-      }
-      logger.info({ hosts: hostSet.list().length }, 'SIGHUP: hosts read again');
-    },
-    stop: async () => {
-      discovery?.stop();
-      await hostSet.close();
-      await pool?.close();
-    },
-  };
-}
-
 async function serve(config: Config, logger: Logger): Promise<void> {
   // Validated before anything listens: a broken web config must not leave an open, unauthenticated port.
   const webConfig = config.web.configFile === undefined ? undefined : await loadWebConfig(config.web.configFile);
@@ -224,7 +66,6 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     source: config.configFile === undefined ? config.source : 'config',
     processMetrics: config.web.disableExporterMetrics ? null : new ProcessMetrics(),
   };
-  const kvpExport = { keys: config.kvp.exportKeys === undefined ? null : kvpExportKeys(config.kvp.exportKeys), maxPerVm: config.kvp.exportMaxPerVm };
 
   // Before anything starts: a signal that comes while the exporter starts (docker stop right after
   // docker run, a supervisor that gives up) must find its handler, or the process dies without cleaning up.
@@ -269,7 +110,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   });
 
   let http: HttpServerHandle | null = null;
-  sampling = config.configFile === undefined ? await sampleOneHost(config, exporter, kvpExport, logger) : await sampleManyHosts(config, config.configFile, exporter, kvpExport, logger);
+  sampling = config.configFile === undefined ? await sampleOneHost({ config, exporter, logger }) : await sampleManyHosts({ config, exporter, logger }, config.configFile);
   if (stopping) return;
   const listener = createRequestListener({ telemetryPath: config.web.telemetryPath, version: VERSION, logger, ...sampling.view });
   http = createReloadableHttpServer(listener, { webConfig, maxRequests: config.web.maxRequests, logger, webConfigFile: config.web.configFile });

@@ -44,7 +44,9 @@ export class HostsFileError extends Error {
 export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const DEFAULT_CLUSTER_REFRESH_MS = 5 * 60_000;
 
-const duration = z.string().transform((text, context) => {
+// A plain 0 (YAML reads `max-age: 0` as a number) means 0s, as on the command line.
+const duration = z.union([z.string(), z.literal(0)], { error: 'must be a duration such as 500ms, 15s, 1m or 2h' }).transform((value, context) => {
+  const text = String(value);
   const ms = parseDuration(text === '0' ? '0s' : text);
   if (ms === null) {
     context.addIssue({ code: 'custom', message: `must be a duration such as 500ms, 15s, 1m or 2h, got ${abbreviate(text)}` });
@@ -114,7 +116,7 @@ export async function loadHostsFile(path: string, defaults: HostTiming): Promise
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const [yamlError] = document.errors;
-  if (yamlError !== undefined) return fail(yamlError.linePos?.[0].line ?? null, '', `not valid YAML: ${yamlError.message.split('\n')[0] ?? ''}`);
+  if (yamlError !== undefined) return fail(lines.linePos(yamlError.pos[0]).line, '', `not valid YAML: ${yamlError.message.split('\n')[0] ?? ''}`);
   const parsed = fileSchema.safeParse(document.toJS({ maxAliasCount: 100 }) ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

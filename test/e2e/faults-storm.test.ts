@@ -8,7 +8,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequestListener, oneHostView } from '../../src/app';
+import { createRequestListener } from '../../src/app';
+import { oneHostView } from '../../src/hosts';
 import { COLLECTORS } from '../../src/metrics/collectors';
 import { singleHostMetricsPage } from '../../src/metrics/pages';
 import { ProcessMetrics } from '../../src/metrics/processMetrics';

@@ -37,11 +37,43 @@ export type CollectOutcome =
 const WBEM_E_INVALID_NAMESPACE = 0x8004100e;
 const WBEM_E_ACCESS_DENIED = 0x80041003;
 const E_ACCESSDENIED = 0x80070005;
+/** A Kerberos or NTLM logon the remote host refused (SEC_E_LOGON_DENIED, SEC_E_NO_AUTHENTICATING_AUTHORITY, SEC_E_NO_CREDENTIALS). */
+const SEC_E_LOGON_DENIED = 0x8009030c;
+const SEC_E_NO_AUTHENTICATING_AUTHORITY = 0x80090311;
+const SEC_E_NO_CREDENTIALS = 0x8009030e;
+/**
+ * WinRM (wsmerror.h): the host did not answer in time, which is what an unreachable host, a firewall
+ * that drops the packets, or a name that does not resolve look like (ERROR_WSMAN_NETWORK_TIMEDOUT,
+ * ERROR_WSMAN_OPERATION_TIMEDOUT); WinHTTP underneath it could not resolve or reach the name.
+ */
+const ERROR_WSMAN_NETWORK_TIMEDOUT = 0x80338126;
+const ERROR_WSMAN_OPERATION_TIMEDOUT = 0x80338029;
+const ERROR_WINHTTP_NAME_NOT_RESOLVED = 0x80072ee7;
+const ERROR_WINHTTP_CANNOT_CONNECT = 0x80072efd;
+const ERROR_WINHTTP_TIMEOUT = 0x80072ee2;
+/**
+ * WinRM: the host answered, but nothing takes the request there (ERROR_WSMAN_DESTINATION_UNREACHABLE:
+ * "Verify that the service on the destination is running and is accepting requests… winrm
+ * quickconfig"), or the client may not use it that way (an IP address or a workgroup host outside
+ * TrustedHosts: ERROR_WSMAN_CLIENT_ALLOWFRESHCREDENTIALS… family, 0x803380E4).
+ */
+const ERROR_WSMAN_DESTINATION_UNREACHABLE = 0x80338012;
+const ERROR_WSMAN_TRUSTEDHOSTS = 0x803380e4;
 
 const RESULT_CODES: ReadonlyMap<number, FailureReason> = new Map([
   [WBEM_E_INVALID_NAMESPACE, 'namespace_missing'],
   [WBEM_E_ACCESS_DENIED, 'access_denied'],
   [E_ACCESSDENIED, 'access_denied'],
+  [SEC_E_LOGON_DENIED, 'access_denied'],
+  [SEC_E_NO_AUTHENTICATING_AUTHORITY, 'access_denied'],
+  [SEC_E_NO_CREDENTIALS, 'access_denied'],
+  [ERROR_WSMAN_NETWORK_TIMEDOUT, 'unreachable'],
+  [ERROR_WSMAN_OPERATION_TIMEDOUT, 'unreachable'],
+  [ERROR_WINHTTP_NAME_NOT_RESOLVED, 'unreachable'],
+  [ERROR_WINHTTP_CANNOT_CONNECT, 'unreachable'],
+  [ERROR_WINHTTP_TIMEOUT, 'unreachable'],
+  [ERROR_WSMAN_DESTINATION_UNREACHABLE, 'winrm_not_configured'],
+  [ERROR_WSMAN_TRUSTEDHOSTS, 'winrm_not_configured'],
 ]);
 
 /** Microsoft.Management.Infrastructure.NativeErrorCode names (MI_Result). */
@@ -54,8 +86,10 @@ const NAMESPACE = 'root/virtualization/v2';
 
 const EXPLANATIONS: Readonly<Partial<Record<FailureReason, string>>> = {
   namespace_missing: `the WMI namespace ${NAMESPACE} does not exist: is the Hyper-V role installed on this host?`,
-  access_denied: 'access denied: the account running the exporter must be a member of "Hyper-V Administrators" (or Administrators)',
+  access_denied: 'access denied: the account running the exporter must be a member of "Hyper-V Administrators" (or Administrators), and for a remote host be able to log on to it over WinRM',
   vmms_not_running: 'the Hyper-V Virtual Machine Management service (vmms) is not running',
+  unreachable: 'the host cannot be reached over WinRM: check the name, that it resolves, and that TCP 5985 is open on the way and in its firewall',
+  winrm_not_configured: 'the host does not take WinRM requests: run "winrm quickconfig" (or Enable-PSRemoting) on it; an IP address or a host outside the domain must also be in the exporter\'s TrustedHosts',
 };
 
 /** Terminal control sequences (pwsh adds cursor-mode and colour codes when TERM says a terminal is there). */
@@ -109,7 +143,8 @@ export function classifyCollectError(details: CollectErrorDetails): SampleError 
     (fromFullyQualifiedId === undefined ? undefined : RESULT_CODES.get(fromFullyQualifiedId)) ??
     (nativeErrorCode === undefined ? undefined : NATIVE_ERROR_CODES.get(nativeErrorCode)) ??
     (fromHResult === undefined ? undefined : RESULT_CODES.get(fromHResult)) ??
-    (details.category === 'PermissionDenied' ? 'access_denied' : undefined);
+    (details.category === 'PermissionDenied' ? 'access_denied' : undefined) ??
+    (/server name cannot be resolved/i.test(message) ? 'unreachable' : undefined);
 
   const where = stage === undefined ? '' : ` (at ${stage})`;
   if (reason !== undefined) {
@@ -155,7 +190,14 @@ export function classifyStderrText(stderr: string): SampleError {
   const code = parseResultCode(/HRESULT\s+0x[0-9A-Fa-f]{8}/.exec(text)?.[0]);
   const byCode = code === undefined ? undefined : RESULT_CODES.get(code);
   const reason: FailureReason | undefined =
-    byCode ?? (/invalid namespace/i.test(text) ? 'namespace_missing' : /access (is )?denied/i.test(text) ? 'access_denied' : undefined);
+    byCode ??
+    (/invalid namespace/i.test(text)
+      ? 'namespace_missing'
+      : /access (is )?denied/i.test(text)
+        ? 'access_denied'
+        : /server name cannot be resolved/i.test(text)
+          ? 'unreachable'
+          : undefined);
   if (reason !== undefined) return new SampleError(reason, `${EXPLANATIONS[reason] ?? reason}; PowerShell wrote to stderr: ${excerpt(text)}`);
   return new SampleError('source_error', `PowerShell wrote to stderr: ${excerpt(text) || '(nothing readable)'}`);
 }

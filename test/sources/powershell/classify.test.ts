@@ -120,6 +120,37 @@ describe('classifyCollectError', () => {
   });
 });
 
+describe('classifyCollectError: a remote host (New-CimSession over WinRM)', () => {
+  const remote = (fields: Partial<Record<keyof CollectErrorDetails, unknown>>): CollectErrorDetails =>
+    cimError({ stage: 'New-CimSession', vmmsStatus: null, category: 'ConnectionError', ...fields });
+  const fqid = (code: string): string => `HRESULT ${code},Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand`;
+
+  test.each([
+    ['0x80338126', 'unreachable'],
+    ['0x80338029', 'unreachable'],
+    ['0x80072EE7', 'unreachable'],
+    ['0x80072EFD', 'unreachable'],
+    ['0x80338012', 'winrm_not_configured'],
+    ['0x803380E4', 'winrm_not_configured'],
+    ['0x80070005', 'access_denied'],
+    ['0x8009030C', 'access_denied'],
+    ['0x80090311', 'access_denied'],
+  ] as const)('%s is %s', (code, reason) => {
+    expect(classifyCollectError(remote({ fullyQualifiedErrorId: fqid(code) })).reason).toBe<FailureReason>(reason);
+  });
+
+  test('a name that does not resolve is unreachable, by its message where no code says so', () => {
+    const error = classifyCollectError(remote({ message: 'The WinRM client cannot process the request because the server name cannot be resolved. ' }));
+    expect(error.reason).toBe('unreachable');
+    expect(error.message).toMatch(/check the name, that it resolves, and that TCP 5985 is open/);
+  });
+
+  test('each remote reason says what to check', () => {
+    expect(classifyCollectError(remote({ fullyQualifiedErrorId: fqid('0x80338012') })).message).toMatch(/winrm quickconfig/);
+    expect(classifyCollectError(remote({ fullyQualifiedErrorId: fqid('0x80070005') })).message).toMatch(/Hyper-V Administrators/);
+  });
+});
+
 describe('classifyStderrText', () => {
   test.each([
     ['\u001b[31;1mGet-CimInstance: Invalid namespace\u001b[0m', 'namespace_missing'],

@@ -180,11 +180,15 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
     expect(workspace.calls().filter((call) => call.command === 'New-CimSession')).toHaveLength(1);
   });
 
-  test('a CIM session that cannot be opened is a source_error naming WinRM', async () => {
+  test.each([
+    ['session_fails', 'unreachable', /cannot be reached over WinRM.*New-CimSession/],
+    ['session_not_configured', 'winrm_not_configured', /winrm quickconfig.*New-CimSession/],
+    ['session_access_denied', 'access_denied', /log on to it over WinRM.*New-CimSession/],
+  ] as const)('a CIM session that cannot be opened (%s) is counted as %s, with what to check', async (fault, reason, message) => {
     const { source } = newSource({ computerName: '192.0.2.10' });
-    workspace.control({ fixture: FIXTURE, fault: 'session_fails' });
+    workspace.control({ fixture: FIXTURE, fault });
     const error = await rejection(source.sample('full', AbortSignal.timeout(15_000)));
-    expect(error.reason).toBe('source_error');
-    expect(error.message).toMatch(/New-CimSession.*WinRM cannot complete the operation/);
+    expect(error.reason).toBe(reason);
+    expect(error.message).toMatch(message);
   });
 });

@@ -61,7 +61,9 @@ export interface StandInControl {
     | 'empty'
     | 'stdout_garbage'
     | 'stderr_text'
-    | 'session_fails';
+    | 'session_fails'
+    | 'session_not_configured'
+    | 'session_access_denied';
   faultClass?: string;
   vmmsStatus?: 'Running' | 'Stopped' | 'StartPending' | 'NotFound';
   callLog?: string;

@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import type { SampleScope, SampleSource } from '../../../src/contract/sample';
+import { COLLECTORS } from '../../../src/metrics/collectors';
+import { singleHostMetricsPage } from '../../../src/metrics/pages';
+import { HostSampler } from '../../../src/sampling/hostSampler';
+import { createPowerShellSource } from '../../../src/sources/powershell/powershellSource';
+import { memoryLogger, sampleOnce } from '../../sampling/support';
+import { FIXTURE_DOCUMENTS, STAND_IN_MODULE, StandInWorkspace, describeWithPwsh, pwshPath } from './pwshHarness';
+
+/**
+ * The same stand-in host sampled two ways through the real collection script: Full samples only, and
+ * a Full sample followed by Status samples. What /metrics serves must be identical, apart from the
+ * series that depend on when and how long a sample took.
+ */
+
+function withoutTiming(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !/^hyperv_(sample_duration_seconds|sample_timestamp_seconds|collector_duration_seconds|vm_seen_since_timestamp_seconds)[ {]/.test(line))
+    .join('\n');
+}
+
+describeWithPwsh('Status samples through collect.ps1', () => {
+  jest.setTimeout(60_000);
+  const workspace = new StandInWorkspace();
+  const sources: SampleSource[] = [];
+
+  beforeAll(() => {
+    process.env.HYPERV_IC_STANDIN_CONTROL = workspace.controlPath;
+  });
+  afterAll(async () => {
+    await Promise.all(sources.map((source) => source.close()));
+    workspace.remove();
+  });
+
+  test.each(['mixed-states.json', 'linux-guests.zh-CN.json'])('%s: Status + Full serves what Full alone serves', async (fixture) => {
+    workspace.control({ fixture: join(FIXTURE_DOCUMENTS, fixture) });
+    const asked: SampleScope[] = [];
+    const sampler = (fullIntervalMs: number): HostSampler => {
+      const powershell = createPowerShellSource({ executable: pwshPath(), recycleAfterSamples: 1000, preloadModules: [STAND_IN_MODULE] });
+      sources.push(powershell);
+      const source: SampleSource = {
+        name: 'powershell',
+        sample: (scope, signal) => {
+          if (fullIntervalMs > 0) asked.push(scope);
+          return powershell.sample(scope, signal);
+        },
+        close: () => powershell.close(),
+      };
+      return new HostSampler({
+        host: 'hv01',
+        source,
+        collectors: COLLECTORS,
+        fullIntervalMs,
+        bodyText: (state) => singleHostMetricsPage(state, { version: 'test', source: 'powershell', processMetrics: null }),
+        logger: memoryLogger('warn').logger,
+      });
+    };
+    const fullOnly = sampler(0);
+    const mixed = sampler(300_000);
+    for (let i = 0; i < 3; i++) {
+      await sampleOnce(fullOnly);
+      await sampleOnce(mixed);
+    }
+    expect(asked).toEqual(['full', 'status', 'status']);
+    const served = (s: HostSampler): string => withoutTiming(s.current!.body.identity.toString('utf8'));
+    expect(mixed.current?.health.up).toBe(true);
+    expect(served(mixed)).toContain('hyperv_vm_integration_component_enabled{');
+    expect(served(mixed)).toBe(served(fullOnly));
+  });
+});
