@@ -8,6 +8,7 @@
  * FUZZ_RUNS=<n> runs more (or fewer) cases.
  */
 import fc from 'fast-check';
+import { isIP } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS } from '../../src/document/classes';
@@ -22,7 +23,7 @@ import { vmSetOf } from '../../src/document/vmSet';
 import { buildHostModel } from '../../src/model/buildHostModel';
 import { ExpositionError, findSeries, parseExposition, promtoolCheck } from '../helpers/exposition';
 import { describeWithTools, toolPath } from '../helpers/testTools';
-import { KVP_ITEM_CLASS, kvpItem, xmlText } from '../sampling/support';
+import { ALL_OK, buildDocument, KVP_ITEM_CLASS, kvpItem, xmlText, type VmSpec } from '../sampling/support';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -78,13 +79,39 @@ const uintLike: fc.Arbitrary<unknown> = fc.oneof(
 
 const upper = (s: string): string => s.toUpperCase();
 
+/** A guest's address list: real addresses, zones, loopback, junk, ';' separators with a trailing one or not. */
+const addressList: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.array(
+      fc.oneof(
+        { weight: 3, arbitrary: fc.ipV4() },
+        { weight: 3, arbitrary: fc.ipV6() },
+        { weight: 1, arbitrary: fc.tuple(fc.ipV6(), fc.constantFrom('%6', '%eth0', '%', '%%')).map(([a, z]) => a + z) },
+        { weight: 1, arbitrary: fc.constantFrom('127.0.0.1', '127.255.0.1', '::1', '0.0.0.0', '::', '1.2.3.4/24', '256.1.1.1', ' 10.0.0.1 ', '10.0.0.1\n') },
+        { weight: 1, arbitrary: hostileString },
+      ),
+      { maxLength: 40 },
+    ),
+    fc.boolean(),
+  )
+  .map(([entries, trailing]) => entries.join(';') + (trailing ? ';' : ''));
+
+/** The names allow-listed for export in the fuzzing (--kvp.export-keys). */
+const EXPORT_KEYS = /^(?:app.*|OSName)$/;
+
 /** Text of a data item, well-formed or not. */
 function kvpEntry(): fc.Arbitrary<unknown> {
   const name = fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom('OSName', 'OSVersion', 'FullyQualifiedDomainName', 'IntegrationServicesVersion', 'CSDVersion') },
-    { weight: 1, arbitrary: hostileString },
+    { weight: 8, arbitrary: fc.constantFrom('OSName', 'OSVersion', 'FullyQualifiedDomainName', 'IntegrationServicesVersion', 'CSDVersion') },
+    { weight: 1, arbitrary: fc.constantFrom('app', 'app"}', 'app\n') },
+    { weight: 2, arbitrary: hostileString },
+    { weight: 1, arbitrary: hostileString.map((h) => `app${h}`) },
   );
-  const valid = fc.tuple(name, hostileString, fc.constantFrom(0, 1, 2, 4)).map(([n, d, s]) => kvpItem(n, d, s));
+  const addresses = fc.tuple(fc.constantFrom('NetworkAddressIPv4', 'NetworkAddressIPv6'), addressList).map(([n, d]) => kvpItem(n, d, 2));
+  const valid = fc.oneof(
+    { weight: 6, arbitrary: fc.tuple(name, hostileString, fc.constantFrom(0, 1, 2, 4)).map(([n, d, s]) => kvpItem(n, d, s)) },
+    { weight: 1, arbitrary: addresses },
+  );
   const raw = fc.tuple(name, hostileString).map(
     ([n, d]) => `<INSTANCE CLASSNAME="${KVP_ITEM_CLASS}"><PROPERTY NAME="Data" TYPE="string"><VALUE>${d}</VALUE></PROPERTY><PROPERTY NAME="Name" TYPE="string"><VALUE>${n}</VALUE></PROPERTY></INSTANCE>`,
   );
@@ -114,6 +141,15 @@ const documentArb: fc.Arbitrary<unknown> = fc.uniqueArray(fc.uuid(), { minLength
       HealthState: maybe(uintLike),
       OperationalStatus: maybe(wrapped(fc.array(uintLike, { maxLength: 3 }))),
       OnTimeInMilliseconds: maybe(fc.oneof(uintLike, fc.constant(null))),
+      LastSuccessfulBackupTime: maybe(
+        fc.oneof(
+          fc.date({ min: new Date('1600-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.integer({ min: -99_999_999_999_999, max: 99_999_999_999_999 }).map((ms) => `/Date(${ms})/`),
+          fc.integer({ min: -11_644_473_600_000, max: 4_000_000_000_000 }).map((ms) => ({ value: `/Date(${ms})/`, DisplayHint: 2 })),
+          fc.constantFrom('1601-01-01T00:00:00Z', '1600-12-31T19:03:00-04:57', '2026-02-30T00:00:00Z', '2026-11-24T10:00:00', '/Date(abc)/', '', null),
+          hostileString,
+        ),
+      ),
     },
     { requiredKeys: [] },
   );
@@ -141,6 +177,7 @@ const documentArb: fc.Arbitrary<unknown> = fc.uniqueArray(fc.uuid(), { minLength
       {
         InstanceID: maybe(fc.oneof({ weight: 5, arbitrary: fc.tuple(vmId, icGuid).map(([vm, ic]) => `Microsoft:${vm}\\${ic}`) }, { weight: 1, arbitrary: hostileString })),
         EnabledState: maybe(uintLike),
+        ...(c.component === 'heartbeat' ? { Interval: maybe(uintLike), Latency: maybe(uintLike), ErrorThreshold: maybe(uintLike) } : {}),
         ...(isKvp ? { HostExchangeItems: maybe(pools), HostOnlyItems: maybe(pools) } : {}),
       },
       { requiredKeys: [] },
@@ -219,7 +256,7 @@ interface Outcome {
 /** The pure path HostSampler runs for a Full sample: decode, parse, build the model. */
 function processSample(raw: RawSample): { model: ReturnType<typeof buildHostModel>; diagnostics: Diagnostics } {
   const diagnostics = new Diagnostics();
-  const model = buildHostModel(parseDocument(decodeRawSample(raw), diagnostics), diagnostics);
+  const model = buildHostModel(parseDocument(decodeRawSample(raw), diagnostics), diagnostics, { kvpExport: { keys: EXPORT_KEYS, maxPerVm: 32 } });
   return { model, diagnostics };
 }
 
@@ -257,6 +294,21 @@ function processAndCheck(raw: RawSample): Outcome {
   }
   expect(findSeries(exposition, 'hyperv_vm_info')).toHaveLength(model.vms.length);
   expect(findSeries(exposition, 'hyperv_host_info')).toHaveLength(1);
+  // Property 6: what the guest says about itself is bounded and checked: at most 32 addresses and 32
+  // exported items per VM, each address an address of its family and never loopback.
+  for (const vm of model.vms) {
+    const addresses = findSeries(exposition, 'hyperv_vm_guest_address_info', { vm_id: vm.id });
+    expect(addresses.length).toBeLessThanOrEqual(32);
+    for (const { labels } of addresses) {
+      expect(isIP(labels['address'] ?? '')).toBe(labels['family'] === 'ipv4' ? 4 : 6);
+      expect(/^127\./.test(labels['address'] ?? '') || labels['address'] === '::1').toBe(false);
+    }
+    expect(findSeries(exposition, 'hyperv_vm_kvp_item_info', { vm_id: vm.id }).length).toBeLessThanOrEqual(32);
+    // Property 7: a backup time is 0 (never) or a time no later than a day after the sample.
+    const backup = findSeries(exposition, 'hyperv_vm_last_successful_backup_timestamp_seconds', { vm_id: vm.id })[0]?.value;
+    if (backup !== undefined && backup !== 0 && model.collectedAt !== null) expect(backup * 1000).toBeLessThanOrEqual(model.collectedAt.getTime() + 86_400_000);
+    if (backup !== undefined) expect(Number.isFinite(backup) && backup >= 0).toBe(true);
+  }
   return {
     text,
     failure: null,
@@ -389,6 +441,32 @@ describe('fuzzing raw sample → document → model → exposition', () => {
       params(Math.ceil(RUNS / 3)),
     );
     expect(compared).toBeGreaterThan(RUNS / 6);
+  });
+
+  test('what a guest writes about its addresses and a host about backups is checked, bounded and never breaks a sample', () => {
+    const reasons = new Set<string>();
+    let withAddresses = 0;
+    fc.assert(
+      fc.property(fc.array(addressList, { minLength: 1, maxLength: 2 }), fc.array(fc.string({ unit: fc.constantFrom('1', '0', '-', 'T', ':', 'Z', '/', 'D', '(', ')', '+', '9') }), { maxLength: 3 }), (lists, dates) => {
+        const vms: VmSpec[] = lists.map((list, i) => ({
+          guid: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
+          components: ALL_OK,
+          intrinsic: [kvpItem('NetworkAddressIPv4', list), kvpItem('NetworkAddressIPv6', list)],
+        }));
+        const document = buildDocument('HV-FUZZ', vms);
+        dates.forEach((date, i) => {
+          const system = document.classes['Msvm_ComputerSystem']?.[i + 1] as Record<string, unknown> | undefined;
+          if (system !== undefined) system['LastSuccessfulBackupTime'] = date;
+        });
+        const outcome = processAndCheck({ document });
+        expect(outcome.failure).toBeNull();
+        for (const reason of outcome.dropped) reasons.add(reason);
+        if ((outcome.text ?? '').includes('hyperv_vm_guest_address_info{')) withAddresses++;
+      }),
+      params(Math.ceil(RUNS / 3)),
+    );
+    expect(withAddresses).toBeGreaterThan(RUNS / 6);
+    expect([...reasons]).toEqual(expect.arrayContaining(['guest_address_invalid', 'value_invalid']));
   });
 
   test('the same document twice gives the same exposition', () => {

@@ -181,6 +181,31 @@ const CASES: readonly NastyCase[] = [
     },
   },
   ...NOT_A_DOCUMENT,
+  {
+    file: 'hostile-guest-signals.json',
+    kvpExport: { keys: /^(?:app.*)$/, maxPerVm: 32 },
+    dropped: { kvp_item_too_large: 1, guest_address_invalid: 6, guest_address_over_limit: 4968, kvp_export_duplicate: 1, kvp_export_over_limit: 10, value_invalid: 3 },
+    vms: 8,
+    check: (e) => {
+      const addresses = (n: number): string[] => findSeries(e, 'hyperv_vm_guest_address_info', { vm_id: guid(n) }).map((s) => `${s.labels['family']} ${s.labels['address']}`);
+      // 10 000 addresses in one item: the item is too long and never read.
+      expect(addresses(1)).toEqual([]);
+      // 5 000 in an item that fits: the first 32.
+      expect(addresses(2)).toHaveLength(32);
+      expect(addresses(2)[0]).toBe('ipv4 10.9.0.0');
+      // Only what parses as an address of its family; no loopback, no zone, no repeats, canonical IPv6.
+      expect(addresses(3)).toEqual(['ipv4 192.0.2.10', 'ipv4 192.0.2.11', 'ipv4 192.0.2.13', 'ipv6 fe80::1', 'ipv6 2001:db8::1', 'ipv6 2001:db8::2']);
+      // Keys and values that try to inject label syntax are only label values, cleaned and escaped.
+      const items = findSeries(e, 'hyperv_vm_kvp_item_info', { vm_id: guid(4) });
+      expect(items).toHaveLength(32);
+      expect(items[0]?.labels).toMatchObject({ pool: 'guest', key: 'app", evil="1', value: 'x' });
+      expect(items[1]?.labels).toMatchObject({ pool: 'guest', key: 'app', value: 'Ready"} 1 hyperv_up 0 # ' });
+      expect(findSeries(e, 'hyperv_up')).toHaveLength(1);
+      // Backup times: unreadable, far in the future and February 30th left out; never is 0; the 5.1 wrapper and an offset read.
+      const backup = (n: number): number | undefined => findSeries(e, 'hyperv_vm_last_successful_backup_timestamp_seconds', { vm_id: guid(n) })[0]?.value;
+      expect([1, 2, 3, 4, 5, 6, 7, 8].map(backup)).toEqual([1795507200, undefined, undefined, undefined, undefined, undefined, 0, 1795500000]);
+    },
+  },
 ];
 
 const served = new Map<string, string>();

@@ -12,6 +12,7 @@
  */
 import { DROP_REASONS, type DropReason } from '../../src/document/diagnostics';
 import { FAILURE_REASONS, type FailureReason } from '../../src/contract/sample';
+import type { KvpExport } from '../../src/model/kvpExport';
 import { createReplaySource } from '../../src/sources/replaySource';
 import { findSeries, valueOf, type Exposition } from '../helpers/exposition';
 import { MiB, retainedHeap, startRig, type LogLine, type Rig } from './support';
@@ -29,6 +30,8 @@ export interface NastyCase {
   readonly retainedHeapBytes?: number;
   /** More assertions on the served exposition. */
   readonly check?: (exposition: Exposition, rig: Rig) => void | Promise<void>;
+  /** --kvp.export-keys and --kvp.export-max-per-vm for this case (default: none exported). */
+  readonly kvpExport?: KvpExport;
 }
 
 /** Longest log line accepted: a log line carries one example per reason, never the data itself. */
@@ -78,7 +81,7 @@ function checkLog(lines: readonly LogLine[], raw: readonly string[], c: NastyCas
 /** Runs one case (see the file comment); returns the last /metrics body for promtool. */
 export async function runNastyCase(path: string, c: NastyCase): Promise<CaseResult> {
   const heapBefore = await retainedHeap();
-  const rig = await startRig({ source: createReplaySource(path) });
+  const rig = await startRig({ source: createReplaySource(path), kvpExport: c.kvpExport });
   try {
     await rig.sampleTimes(SAMPLES);
     const first = await rig.scrape();

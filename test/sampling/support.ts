@@ -18,6 +18,7 @@ import type { Limits } from '../../src/document/limits';
 import { COLLECTORS } from '../../src/metrics/collectors';
 import type { ModelCollector } from '../../src/metrics/collectors/collector';
 import { singleHostMetricsPage } from '../../src/metrics/pages';
+import type { KvpExport } from '../../src/model/kvpExport';
 import { HostSampler } from '../../src/sampling/hostSampler';
 import { parseExposition, type Exposition } from '../helpers/exposition';
 
@@ -172,6 +173,7 @@ export async function startRig(options: {
   log?: MemoryLog;
   fullIntervalMs?: number;
   collectors?: readonly ModelCollector[];
+  kvpExport?: KvpExport;
 }): Promise<Rig> {
   const log = options.log ?? memoryLogger();
   const exporter = { version: 'test', source: options.source.name, processMetrics: null };
@@ -184,6 +186,7 @@ export async function startRig(options: {
     bodyText: (state) => singleHostMetricsPage(state, exporter),
     logger: log.logger,
     limits: options.limits,
+    kvpExport: options.kvpExport,
   });
   await sampler.publishInitial();
   const app = createRequestListener({ telemetryPath: '/metrics', version: 'test', logger: log.logger, ...oneHostView(options.source.name, () => sampler.current) });
