@@ -94,3 +94,25 @@ describe('layers: each room imports only the rooms below it', () => {
     expect(MAY_IMPORT['document']).not.toContain('sources');
   });
 });
+
+describe('the pure rooms stay plain', () => {
+  const pure = files.filter((file) => ['document', 'model', 'metrics'].includes(roomOf(file)));
+
+  test('src/document, src/model and src/metrics together stay within 2,100 lines', () => {
+    const lines = pure.reduce((sum, file) => sum + readFileSync(file, 'utf8').split('\n').length, 0);
+    expect(lines).toBeLessThanOrEqual(2_100);
+  });
+
+  test('no "frozen means reusable" protocol and no module-level cache', () => {
+    const found: string[] = [];
+    for (const file of pure) {
+      const text = readFileSync(file, 'utf8');
+      if (text.includes('Object.isFrozen')) found.push(`${relative(SRC, file)}: Object.isFrozen`);
+      // A Map, Set or WeakMap made at module level is a cache unless it is a read-only table.
+      for (const match of text.matchAll(/^(?:export )?(?:const|let|var) (\w+)(: [^=]+)? = new (?:Weak)?(?:Map|Set)\b/gm)) {
+        if (!(match[2] ?? '').includes('Readonly')) found.push(`${relative(SRC, file)}: ${match[1]}`);
+      }
+    }
+    expect(found).toEqual([]);
+  });
+});
