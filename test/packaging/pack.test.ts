@@ -42,7 +42,7 @@ const allowedInPackage: RegExp[] = [
   /^docs\/.+\.(md|png|svg)$/,
   /^scripts\/(install|uninstall)-service\.ps1$/,
   // The alert rules and the example scrape config, for hosts that get everything through npm.
-  /^prometheus\/(alerts|prometheus)\.yml$/,
+  /^prometheus\/(alerts|prometheus|prometheus-probe)\.yml$/,
 ];
 
 function requiredInPackage(): string[] {
@@ -59,6 +59,7 @@ function requiredInPackage(): string[] {
     'scripts/install-service.ps1',
     'scripts/uninstall-service.ps1',
     'prometheus/alerts.yml',
+    'prometheus/prometheus-probe.yml',
   ];
   if (fs.existsSync(repoPath('schema'))) {
     for (const entry of fs.readdirSync(repoPath('schema'))) if (entry.endsWith('.json')) required.push(`schema/${entry}`);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EXPORTER_METRICS, HEARTBEAT_STATUSES, SECONDARY_STATUSES, VM_STATES } from './support/contract';
-import { contentPanels, loadDashboard, parseLabelValues, readDashboardText, variable, variableQuery, type DashboardPanel } from './support/dashboard';
+import { contentPanels, DEFAULT_BACKUP_DAYS, loadDashboard, parseLabelValues, readDashboardText, variable, variableQuery, type DashboardPanel } from './support/dashboard';
 import { grafanaVariables, metricNames } from './support/promql';
 import { REPOSITORY_ROOT } from './support/tools';
 
@@ -70,8 +70,9 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
     // A manual import fills in the value; a provisioned copy falls back to matching the text.
     expect(datasource?.current).toMatchObject({ value: '${DS_PROMETHEUS}', text: 'Prometheus' });
 
+    // "Host": an exporter's address with one exporter per host, a /probe target name with many.
     const instance = variable(dashboard, 'instance');
-    expect(instance).toMatchObject({ type: 'query', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.*' });
+    expect(instance).toMatchObject({ type: 'query', label: 'Host', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.*' });
     expect(parseLabelValues(variableQuery(instance ?? {}))).toEqual({ selector: 'hyperv_host_info', label: 'instance' });
 
     const vm = variable(dashboard, 'vm');
@@ -79,6 +80,16 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
     expect(parseLabelValues(variableQuery(vm ?? {}))).toEqual({ selector: 'hyperv_vm_info{instance=~"$instance"}', label: 'vm' });
     // Without an explicit "All", Grafana would start with only the first exporter or VM selected.
     for (const v of [instance, vm]) expect(v?.current).toMatchObject({ value: ['$__all'] });
+  });
+
+  test('has a backup_days variable for the Backups panel, 7 days by default, offering only whole numbers', () => {
+    const days = variable(dashboard, 'backup_days') as (ReturnType<typeof variable> & { options?: Array<{ value: string; selected: boolean }> }) | undefined;
+    expect(days).toMatchObject({ type: 'custom', multi: false, includeAll: false, current: { value: String(DEFAULT_BACKUP_DAYS) } });
+    const values = String(days?.query).split(',');
+    expect(values).toContain(String(DEFAULT_BACKUP_DAYS));
+    for (const value of values) expect(value).toMatch(/^[1-9]\d*$/);
+    expect(days?.options?.map((o) => o.value)).toEqual(values);
+    expect(days?.options?.filter((o) => o.selected).map((o) => o.value)).toEqual([String(DEFAULT_BACKUP_DAYS)]);
   });
 
   test('every panel has a unique id, queries through the data-source variable and has at least one query', () => {
@@ -98,7 +109,7 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
   });
 
   test('every query uses only documented metrics and known variables, and is filtered by $instance', () => {
-    const allowedVariables = new Set(['instance', 'vm', '__rate_interval', '__interval', '__range']);
+    const allowedVariables = new Set(['instance', 'vm', 'backup_days', '__rate_interval', '__interval', '__range']);
     const queries = [
       ...panels.flatMap((panel) => expressions(panel).map((expr) => ({ where: String(panel.title), expr }))),
       ...['instance', 'vm'].map((name) => ({ where: `variable ${name}`, expr: variableQuery(variable(dashboard, name) ?? {}).replace(/^label_values\((.*),\s*\w+\)$/, '$1') })),
@@ -124,9 +135,77 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
     for (const metric of [
       'hyperv_vm_integration_component_enabled', 'hyperv_vm_integration_component_status', 'hyperv_vm_kvp_items', 'hyperv_vm_guest_info',
       'hyperv_up', 'hyperv_sample_duration_seconds', 'hyperv_sample_timestamp_seconds', 'hyperv_sample_failures_total',
+      'hyperv_vm_seen_since_timestamp_seconds', 'hyperv_vm_migrating', 'hyperv_vm_last_successful_backup_timestamp_seconds',
+      'hyperv_vm_heartbeat_interval_seconds', 'hyperv_vm_heartbeat_latency_seconds', 'hyperv_vm_heartbeat_error_threshold', 'hyperv_vm_guest_address_info',
     ]) {
       expect({ metric, used: used.has(metric) }).toEqual({ metric, used: true });
     }
+  });
+
+  test('"Where each VM is now": one row per VM with its host and since when, migrating VMs marked', () => {
+    const panel = panelByTitle('Where each VM is now');
+    expect(panel.type).toBe('table');
+    const [where, migrating] = expressions(panel);
+    // One row per vm_id: the host where it runs and is not migrating, else where it is not migrating, else any; latest arrival first.
+    expect(where).toMatch(/topk by \(vm_id\) \(1,/);
+    expect(where).toContain('unless on (job, instance, vm_id) (hyperv_vm_migrating == 1)');
+    expect(where).toContain('hyperv_vm_seen_since_timestamp_seconds');
+    expect(where).toContain('"vm_short_id", "$1", "vm_id", "([0-9a-f]{8}).*"');
+    expect(migrating).toMatch(/^max by \(vm_id\) \(hyperv_vm_migrating\{/);
+    expect(panel.transformations?.map((t) => t.id)).toEqual(['merge', 'organize']);
+    const rename = panel.transformations?.[1]?.options?.['renameByName'] as Record<string, string>;
+    expect(rename).toMatchObject({ vm: 'VM', vm_short_id: 'vm_id', instance: 'Host', 'Value #A': 'Here since', 'Value #B': 'Migrating' });
+    const overrides = panel.fieldConfig?.overrides as Array<{ matcher: { options: string }; properties: Array<{ id: string; value: unknown }> }>;
+    expect(overrides.find((o) => o.matcher.options === 'Here since')?.properties).toContainEqual({ id: 'unit', value: 'dateTimeAsIso' });
+    expect(mappedValues(overrides.find((o) => o.matcher.options === 'Migrating')?.properties.find((p) => p.id === 'mappings')?.value)).toEqual(new Set(['0', '1']));
+  });
+
+  test('"Backups": VMs backed up longer ago than $backup_days days or never, with the age and the VSS status', () => {
+    const panel = panelByTitle('Backups');
+    expect(panel.type).toBe('table');
+    const [expr] = expressions(panel);
+    expect(expr).toContain('> $backup_days * 86400');
+    expect(expr).toContain('hyperv_vm_last_successful_backup_timestamp_seconds');
+    expect(expr).toMatch(/== 0\) - 1/); // never → -1, shown as "Never"
+    expect(expr).toContain('group_left (vss)');
+    expect(expr).toContain('hyperv_vm_integration_component_status{component="vss"');
+    const overrides = panel.fieldConfig?.overrides as Array<{ matcher: { options: string }; properties: Array<{ id: string; value: unknown }> }>;
+    const age = overrides.find((o) => o.matcher.options === 'Last backup')?.properties;
+    expect(age).toContainEqual({ id: 'unit', value: 's' });
+    expect(mappedValues(age?.find((p) => p.id === 'mappings')?.value)).toEqual(new Set(['-1']));
+  });
+
+  test('heartbeat timing and guest addresses are shown per VM', () => {
+    const timing = panelByTitle('Heartbeat timing');
+    expect(timing.type).toBe('table');
+    expect(expressions(timing).map((e) => [...metricNames(e)].sort().join(' '))).toEqual([
+      'hyperv_vm_heartbeat_interval_seconds',
+      'hyperv_vm_heartbeat_latency_seconds',
+      'hyperv_vm_heartbeat_error_threshold',
+      'hyperv_vm_heartbeat_error_threshold hyperv_vm_heartbeat_interval_seconds hyperv_vm_heartbeat_latency_seconds',
+    ]);
+    // The guest table carries one address per VM (IPv4 preferred) and keeps VMs without one.
+    const [guest] = expressions(panelByTitle('Guest operating system'));
+    expect(guest).toContain('group_left (address)');
+    expect(guest).toMatch(/or on \(job, instance, vm_id\)\n\s+hyperv_vm_guest_info/);
+    expect(panelByTitle('Guest operating system').transformations?.[0]?.options?.['renameByName']).toMatchObject({ address: 'Address' });
+    expect(expressions(panelByTitle('Guest addresses'))).toEqual(['hyperv_vm_guest_address_info{instance=~"$instance", vm=~"$vm"}']);
+  });
+
+  test('the per-host sampling metrics are read once per host in both layouts (host="", not the exporter\'s host-labelled copy)', () => {
+    const sampling = ['hyperv_up', 'hyperv_sample_duration_seconds', 'hyperv_sample_timestamp_seconds', 'hyperv_sample_failures_total', 'hyperv_sample_dropped_total'];
+    let seen = 0;
+    for (const panel of panels) {
+      for (const expr of expressions(panel)) {
+        for (const metric of sampling) {
+          for (const match of expr.matchAll(new RegExp(`${metric}(\\{[^}]*\\})?`, 'g'))) {
+            seen += 1;
+            expect({ title: panel.title, selector: match[0], oneCopy: (match[1] ?? '').includes('host=""') }).toEqual({ title: panel.title, selector: match[0], oneCopy: true });
+          }
+        }
+      }
+    }
+    expect(seen).toBeGreaterThanOrEqual(sampling.length);
   });
 
   test('panels fit the 24-column grid without overlapping', () => {
@@ -171,6 +250,13 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
     const override = (panel.fieldConfig?.overrides as Array<{ properties: Array<{ id: string; value: unknown }> }>)[0];
     const mapped = mappedValues(override?.properties.find((p) => p.id === 'mappings')?.value);
     expect([...mapped].sort()).toEqual(SECONDARY_STATUSES.filter((s) => s !== 'ok').sort());
+  });
+});
+
+describe('the metric contract of these tests', () => {
+  test('lists exactly the metrics docs/metrics.md documents', () => {
+    const documented = [...readFileSync(path.join(REPOSITORY_ROOT, 'docs/metrics.md'), 'utf8').matchAll(/^\| `(hyperv_[a-z_]+)` \|/gm)].map((m) => m[1]);
+    expect([...EXPORTER_METRICS].sort()).toEqual([...new Set(documented)].sort());
   });
 });
 

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { HOST_NAME, readHostDocument, VMS, withHeartbeatStatus, HEARTBEAT_CODE, type FixtureVm } from './fixtures/hostFixture';
+import { HOST_NAME, OLD_BACKUPS, readHostDocument, VMS, withHeartbeatStatus, HEARTBEAT_CODE, type FixtureVm } from './fixtures/hostFixture';
 import { contentPanels, loadDashboard, parseLabelValues, substituteVariables, variable, variableQuery } from './support/dashboard';
 import { waitFor } from './support/processes';
 import { EXPORTER_MAIN, MonitoringStack, testConfigurations, TEST_RULE_FOR, TEST_SCRAPE_INTERVAL, type PrometheusAlert, type QueryResult } from './support/stack';
@@ -133,8 +133,11 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
       await expectFiringExactly([...BASELINE_FIRING, LOST_HEARTBEAT].sort());
 
       const lost = (await stack.firingAlerts()).find((alert) => alertKey(alert.labels) === LOST_HEARTBEAT) as PrometheusAlert;
-      expect(lost.labels).toMatchObject({ severity: 'critical', job: 'hyperv-ic', instance: stack.exporterAddress });
-      // The description names the VM (both names), the host from hyperv_host_info and the status.
+      expect(lost.labels).toMatchObject({ severity: 'critical', job: 'hyperv-ic' });
+      // The alert is the VM's, not the host's: no instance label (it follows the VM across hosts) …
+      expect(lost.labels['instance']).toBeUndefined();
+      // … and the description names the VM (both names), the host it is on now (hyperv_host_info and
+      // the target), and the status.
       expect(lost.annotations['description']).toContain(`VM web (vm_id ${VMS.webB.vmId}) on Hyper-V host ${HOST_NAME} (${stack.exporterAddress})`);
       expect(lost.annotations['description']).toContain('has been lost_communication');
       expect(lost.annotations['runbook_url']).toMatch(/docs\/alerts\.md#hypervvmheartbeatlost$/);
@@ -148,6 +151,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
         { timeoutMs: ALERT_WAIT_MS, describe: () => JSON.stringify(stack.deliveries, null, 1).slice(0, 3000) },
       );
       expect(delivered.labels).toMatchObject({ vm_id: VMS.webB.vmId, vm: 'web', severity: 'critical' });
+      expect(delivered.labels['instance']).toBeUndefined();
       expect(delivered.annotations['summary']).toBe(`Heartbeat lost: VM web on ${stack.exporterAddress}`);
     });
   }, 60_000);
@@ -158,6 +162,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
 
       // Template variables: label_values() through the label-values API, as Grafana does.
       const instanceQuery = parseLabelValues(variableQuery(variable(dashboard, 'instance') ?? {}));
+      // The Host variable: with one exporter per host, each exporter's address.
       expect(await stack.labelValues(instanceQuery.label, instanceQuery.selector)).toEqual([stack.exporterAddress]);
       const vmQuery = parseLabelValues(variableQuery(variable(dashboard, 'vm') ?? {}));
       const vmNames = await stack.labelValues(vmQuery.label, substituteVariables(vmQuery.selector, { instance: stack.exporterAddress }));
@@ -247,6 +252,62 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
 
       const secondary = (results.get('Secondary status (not ok) / A')?.data?.result ?? []).map((s) => `${s.metric['vm']}/${s.metric['component']}/${s.metric['status']}`).sort();
       expect(secondary).toEqual(['legacy2012/vss/protocol_mismatch', 'sql01/heartbeat/critical']);
+
+      const seriesOf = (name: string, ref = 'A') => results.get(`${name} / ${ref}`)?.data?.result ?? [];
+      const nowSeconds = Date.now() / 1000;
+
+      // Where each VM is now: one row per VM, on this host, here since the exporter's first sample
+      // (the exporter started moments ago); webA is the one live-migrating away.
+      const where = seriesOf('Where each VM is now');
+      expect(where.map((s) => s.metric['vm_id']).sort()).toEqual(Object.values(VMS).map((vm) => vm.vmId).sort());
+      for (const row of where) {
+        expect(row.metric).toMatchObject({ instance: stack.exporterAddress, vm_short_id: String(row.metric['vm_id']).slice(0, 8) });
+        const sinceSeconds = Number(row.value?.[1]) / 1000;
+        expect({ vm: row.metric['vm'], recent: nowSeconds - sinceSeconds >= 0 && nowSeconds - sinceSeconds < 300 }).toEqual({ vm: row.metric['vm'], recent: true });
+      }
+      const migrating = Object.fromEntries(seriesOf('Where each VM is now', 'B').map((s) => [s.metric['vm_id'], Number(s.value?.[1])]));
+      expect(Object.entries(migrating).filter(([, value]) => value === 1).map(([vmId]) => vmId)).toEqual([VMS.webA.vmId]);
+      expect(Object.keys(migrating).sort()).toEqual(Object.values(VMS).map((vm) => vm.vmId).sort());
+
+      // Backups older than 7 days (the variable's default) or never, with their age and VSS status.
+      const backups = seriesOf('Backups')
+        .map((s) => ({ vmId: s.metric['vm_id'], vss: s.metric['vss'], age: Number(s.value?.[1]) }))
+        .sort((a, b) => String(a.vmId).localeCompare(String(b.vmId)));
+      const expectedBackups = OLD_BACKUPS.map((b) => ({ vmId: b.vm.vmId, vss: b.vss, age: b.ageSeconds })).sort((a, b) => a.vmId.localeCompare(b.vmId));
+      expect(backups.map(({ vmId, vss }) => ({ vmId, vss }))).toEqual(expectedBackups.map(({ vmId, vss }) => ({ vmId, vss })));
+      for (const [i, row] of backups.entries()) {
+        const expected = expectedBackups[i]?.age ?? NaN;
+        // Ages grow with the test's run time (the document was written when the stack started).
+        if (expected === -1) expect(row.age).toBe(-1);
+        else expect({ vmId: row.vmId, age: row.age >= expected && row.age < expected + 300 }).toEqual({ vmId: row.vmId, age: true });
+      }
+
+      // Heartbeat timing: the defaults, and sql01's own settings (5 s × 3 + 2 s).
+      const timing = (ref: string) => Object.fromEntries(seriesOf('Heartbeat timing', ref).map((s) => [s.metric['vm_id'], Number(s.value?.[1])]));
+      expect(Object.keys(timing('A'))).toHaveLength(Object.keys(VMS).length);
+      expect(['A', 'B', 'C', 'D'].map((ref) => timing(ref)[VMS.sql01ApplicationCritical.vmId])).toEqual([5, 2, 3, 17]);
+      expect(['A', 'B', 'C', 'D'].map((ref) => timing(ref)[VMS.webB.vmId])).toEqual([2, 1, 2, 5]);
+
+      // Addresses: one per VM in the guest table (IPv4 preferred), every one in Guest addresses.
+      const guestAddress = Object.fromEntries(seriesOf('Guest operating system').map((s) => [s.metric['vm_id'], s.metric['address']]));
+      expect(guestAddress).toEqual({
+        [VMS.webA.vmId]: '192.0.2.11',
+        [VMS.webB.vmId]: '192.0.2.12',
+        [VMS.app01Paused.vmId]: '192.0.2.15',
+        [VMS.legacy01HeartbeatDisabled.vmId]: '192.0.2.16',
+        [VMS.build01TimeSyncDisabled.vmId]: expect.stringMatching(/^(192\.0\.2\.19|198\.51\.100\.19)$/),
+        [VMS.sql01ApplicationCritical.vmId]: '192.0.2.20',
+        [VMS.legacy2012VssProtocolMismatch.vmId]: '192.0.2.21',
+      });
+      const allAddresses = seriesOf('Guest addresses').map((s) => `${String(s.metric['vm'])} ${String(s.metric['family'])} ${String(s.metric['address'])}`).sort();
+      expect(allAddresses).toEqual([
+        'app01 ipv4 192.0.2.15', 'build01 ipv4 192.0.2.19', 'build01 ipv4 198.51.100.19', 'legacy01 ipv4 192.0.2.16', 'legacy2012 ipv4 192.0.2.21',
+        'sql01 ipv4 192.0.2.20', 'web ipv4 192.0.2.11', 'web ipv4 192.0.2.12', 'web ipv6 2001:db8::11',
+      ]);
+
+      // The exporter row shows this one host once, and the exporter's version and source.
+      expect(seriesOf('Sampling').map((s) => s.metric['instance'])).toEqual([stack.exporterAddress]);
+      expect(seriesOf('Exporter and host', 'B').map((s) => s.metric['source'])).toEqual(['replay']);
     });
   }, 60_000);
 
@@ -277,7 +338,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
         { timeoutMs: ALERT_WAIT_MS },
       );
       expect(failing.labels['instance']).toBe(stack.exporterAddress);
-      expect(failing.annotations['description']).toContain(`Hyper-V host ${HOST_NAME} by the exporter at ${stack.exporterAddress}`);
+      expect(failing.annotations['description']).toContain(`Hyper-V host ${HOST_NAME} (${stack.exporterAddress})`);
       expect(failing.annotations['description']).toContain('failure reasons in the last 10 minutes: invalid_document.');
       stack.writeDocument(baselineDocument());
       await waitFor(

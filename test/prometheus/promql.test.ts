@@ -12,6 +12,7 @@ describe('metricNames', () => {
     ['sum without (status) (m{status="ok"} * 1 or m{status="degraded"} * 2e0)', ['m']],
     ['up{job="hyperv-ic"} == 0 unless ignoring (job) group_left (host) other:recorded_rule', ['up', 'other:recorded_rule']],
     ['hyperv_vm_uptime_seconds offset 5m > bool 600', ['hyperv_vm_uptime_seconds']],
+    ['time() - m_seconds{instance=~"$instance"} > $backup_days * 86400 and ${other} > [[old]]', ['m_seconds']],
   ])('%s', (expression, expected) => {
     expect([...metricNames(expression)].sort()).toEqual([...expected].sort());
   });

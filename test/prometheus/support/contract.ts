@@ -1,6 +1,7 @@
 /**
- * The metric names hyperv-ic-exporter documents: the only ones the dashboard may query and the
- * alert rules may use (besides Prometheus' own `up`, for the exporter-down alert).
+ * The metric names hyperv-ic-exporter documents (docs/metrics.md; dashboard.test.ts checks the two
+ * agree): the only ones the dashboard may query and the alert rules may use (besides Prometheus'
+ * own `up`, for the exporter-down alert).
  */
 export const EXPORTER_METRICS: ReadonlySet<string> = new Set([
   'hyperv_up',
@@ -8,14 +9,23 @@ export const EXPORTER_METRICS: ReadonlySet<string> = new Set([
   'hyperv_sample_timestamp_seconds',
   'hyperv_sample_failures_total',
   'hyperv_sample_dropped_total',
+  'hyperv_collector_duration_seconds',
+  'hyperv_collector_success',
   'hyperv_exporter_build_info',
+  'hyperv_cluster_discovery_success',
   'hyperv_host_info',
   'hyperv_vm_info',
   'hyperv_vm_state',
   'hyperv_vm_uptime_seconds',
+  'hyperv_vm_migrating',
+  'hyperv_vm_seen_since_timestamp_seconds',
+  'hyperv_vm_last_successful_backup_timestamp_seconds',
   'hyperv_vm_heartbeat_ok',
   'hyperv_vm_heartbeat_status',
   'hyperv_vm_application_health',
+  'hyperv_vm_heartbeat_interval_seconds',
+  'hyperv_vm_heartbeat_latency_seconds',
+  'hyperv_vm_heartbeat_error_threshold',
   'hyperv_vm_integration_component_enabled',
   'hyperv_vm_integration_component_status',
   'hyperv_vm_integration_component_secondary_status',
@@ -23,6 +33,8 @@ export const EXPORTER_METRICS: ReadonlySet<string> = new Set([
   'hyperv_vm_time_sync_enabled',
   'hyperv_vm_kvp_items',
   'hyperv_vm_guest_info',
+  'hyperv_vm_guest_address_info',
+  'hyperv_vm_kvp_item_info',
 ]);
 
 /** Label values of the state sets, in the contract's order. */

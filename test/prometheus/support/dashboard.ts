@@ -91,17 +91,22 @@ export function escapeForPrometheusRegex(value: string): string {
   return value.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
 }
 
+/** The Backups panel's default: VMs whose last backup is older than this many days. */
+export const DEFAULT_BACKUP_DAYS = 7;
+
 /**
- * Substitutes the dashboard's variables the way Grafana would when every VM of one exporter is
- * selected, plus the built-in interval variables. Throws if any variable is left, so a new
- * variable cannot slip through untested.
+ * Substitutes the dashboard's variables the way Grafana would when every VM of one host (the
+ * `instance` value: an exporter's address, or a /probe target name; `.*` for "All", unescaped as
+ * Grafana's allValue is) is selected, plus the built-in interval variables. Throws if any variable
+ * is left, so a new variable cannot slip through untested.
  */
-export function substituteVariables(expression: string, values: { instance: string }): string {
+export function substituteVariables(expression: string, values: { instance: string; backupDays?: number }): string {
   const substituted = expression
     .replace(/\$\{?__rate_interval\}?/g, '1m')
     .replace(/\$\{?__interval\}?/g, '15s')
     .replace(/\$\{?__range\}?/g, '5m')
-    .replace(/\$\{?instance\}?/g, escapeForPrometheusRegex(values.instance))
+    .replace(/\$\{?instance\}?/g, values.instance === '.*' ? '.*' : escapeForPrometheusRegex(values.instance))
+    .replace(/\$\{?backup_days\}?/g, String(values.backupDays ?? DEFAULT_BACKUP_DAYS))
     .replace(/\$\{?vm\}?/g, '.*');
   const leftover = /\$\{?[A-Za-z_]\w*/.exec(substituted);
   if (leftover) throw new Error(`unsubstituted variable ${leftover[0]} in ${expression}`);

@@ -8,6 +8,7 @@ import { REPOSITORY_ROOT, toolPath } from './tools';
 
 export const EXPORTER_MAIN = path.join(REPOSITORY_ROOT, 'dist/main.js');
 const PROMETHEUS_CONFIG = path.join(REPOSITORY_ROOT, 'prometheus/prometheus.yml');
+export const PROBE_CONFIG = path.join(REPOSITORY_ROOT, 'prometheus/prometheus-probe.yml');
 const RULES_FILE = path.join(REPOSITORY_ROOT, 'prometheus/alerts.yml');
 
 /** The only changes the test makes to the shipped configuration, so that it runs in seconds. */
@@ -52,11 +53,38 @@ export function testConfigurations(): { prometheus: Record<string, unknown>; rul
   return { prometheus, rules };
 }
 
-/** Exporter (replay source) → Prometheus (shipped config) → Alertmanager → webhook in this process. */
+/** The exporter address prometheus-probe.yml is shipped with (its `hyperv-ic` job's static target). */
+export function shippedProbeExporterAddress(): string {
+  const config = parseYaml(readFileSync(PROBE_CONFIG, 'utf8')) as { scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }> }> };
+  const address = config.scrape_configs.find((job) => job.job_name === 'hyperv-ic')?.static_configs?.[0]?.targets[0];
+  if (address === undefined) throw new Error('prometheus-probe.yml has no static target for job hyperv-ic');
+  return address;
+}
+
+/**
+ * The shipped prometheus-probe.yml for an exporter at `exporterAddress`: the shipped exporter address
+ * replaced by it wherever it occurs (the exporter's target and the /targets URL), and the global
+ * scrape and evaluation intervals shortened as in testConfigurations(). Nothing else changes (the
+ * multi-host test checks that).
+ */
+export function probeTestConfiguration(exporterAddress: string): Record<string, unknown> & { global: Record<string, unknown> } {
+  const text = readFileSync(PROBE_CONFIG, 'utf8').split(shippedProbeExporterAddress()).join(exporterAddress);
+  const prometheus = parseYaml(text) as Record<string, unknown> & { global?: Record<string, unknown> };
+  return { ...prometheus, global: { ...(prometheus.global ?? {}), scrape_interval: TEST_SCRAPE_INTERVAL, evaluation_interval: TEST_SCRAPE_INTERVAL } };
+}
+
+/**
+ * Exporter (replay source) → Prometheus (shipped config) → Alertmanager → webhook in this process.
+ * start(): one host, the exporter's /metrics, prometheus.yml. startMultiHost(): one exporter with
+ * --config.file sampling several replay hosts, served on /probe, with prometheus-probe.yml.
+ */
 export class MonitoringStack {
   // Created by start(), not by the constructor: a skipped suite still constructs the stack.
   private directory = '';
   private replayFile = '';
+  /** startMultiHost(): each host's replay file, by host name. */
+  private readonly hostReplayFiles = new Map<string, string>();
+  private webhookPort = 0;
   readonly deliveries: WebhookDelivery[] = [];
   exporterAddress = '';
   prometheusUrl = '';
@@ -72,9 +100,20 @@ export class MonitoringStack {
   }
 
   writeReplayText(text: string): void {
-    const temporary = `${this.replayFile}.${process.pid}.tmp`;
+    MonitoringStack.replaceFile(this.replayFile, text);
+  }
+
+  /** startMultiHost(): replaces one host's replay document atomically. */
+  writeHostDocument(host: string, document: unknown): void {
+    const file = this.hostReplayFiles.get(host);
+    if (file === undefined) throw new Error(`no host ${host}: the hosts are ${[...this.hostReplayFiles.keys()].join(', ')}`);
+    MonitoringStack.replaceFile(file, JSON.stringify(document));
+  }
+
+  private static replaceFile(file: string, text: string): void {
+    const temporary = `${file}.${process.pid}.tmp`;
     writeFileSync(temporary, text);
-    renameSync(temporary, this.replayFile);
+    renameSync(temporary, file);
   }
 
   async start(initialDocument: unknown): Promise<void> {
@@ -82,10 +121,69 @@ export class MonitoringStack {
     this.replayFile = path.join(this.directory, 'replay/sample.json');
     mkdirSync(path.dirname(this.replayFile), { recursive: true });
     this.writeDocument(initialDocument);
+    await this.allocatePorts();
+    await this.startWebhookAndAlertmanager();
+
+    this.exporter = startProcess('exporter', process.execPath, [
+      EXPORTER_MAIN,
+      '--source=replay',
+      `--replay.file=${this.replayFile}`,
+      `--web.listen-address=${this.exporterAddress}`,
+      '--sample.interval=1s',
+      '--log.level=warn',
+    ]);
+
+    // Prometheus: the shipped files, next to the targets files the shipped config reads.
+    const { prometheus, rules } = testConfigurations();
+    this.startPrometheus(prometheus, rules, { 'targets/hyperv-ic.json': [{ targets: [this.exporterAddress] }] });
+    await this.waitUntilReady();
+  }
+
+  /**
+   * One exporter sampling several hosts from replay files (--config.file, /probe?target=<name>), and
+   * Prometheus with the shipped prometheus-probe.yml pointed at it. The exporter is ready before
+   * Prometheus starts, so Prometheus' first read of /targets already lists every host.
+   */
+  async startMultiHost(initialDocuments: Readonly<Record<string, unknown>>): Promise<void> {
+    this.directory = mkdtempSync(path.join(os.tmpdir(), 'hyperv-e2e-probe-'));
+    const exporterDirectory = path.join(this.directory, 'exporter');
+    mkdirSync(exporterDirectory, { recursive: true });
+    for (const [host, document] of Object.entries(initialDocuments)) {
+      this.hostReplayFiles.set(host, path.join(exporterDirectory, `${host}.json`));
+      this.writeHostDocument(host, document);
+    }
+    // Replay paths are relative to the hosts file; every host is sampled every second.
+    writeFileSync(
+      path.join(exporterDirectory, 'hosts.yml'),
+      stringifyYaml({ hosts: [...this.hostReplayFiles.keys()].map((name) => ({ name, replay: `${name}.json`, interval: '1s' })) }),
+    );
+    await this.allocatePorts();
+    await this.startWebhookAndAlertmanager();
+
+    this.exporter = startProcess('exporter', process.execPath, [
+      EXPORTER_MAIN,
+      `--config.file=${path.join(exporterDirectory, 'hosts.yml')}`,
+      `--web.listen-address=${this.exporterAddress}`,
+      '--sample.interval=1s',
+      '--log.level=warn',
+    ]);
+    await this.waitForReady('exporter', this.exporter, `http://${this.exporterAddress}/-/ready`);
+
+    const { rules } = testConfigurations();
+    this.startPrometheus(probeTestConfiguration(this.exporterAddress), rules, {});
+    await this.waitUntilReady();
+  }
+
+  private async allocatePorts(): Promise<void> {
     const [exporterPort, prometheusPort, alertmanagerPort, webhookPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     this.exporterAddress = `127.0.0.1:${exporterPort}`;
     this.prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
     this.alertmanagerUrl = `http://127.0.0.1:${alertmanagerPort}`;
+    this.webhookPort = webhookPort;
+  }
+
+  private async startWebhookAndAlertmanager(): Promise<void> {
+    const webhookPort = this.webhookPort;
 
     this.webhook = createServer((request, response) => {
       let body = '';
@@ -115,49 +213,45 @@ export class MonitoringStack {
     this.alertmanager = startProcess('alertmanager', toolPath('prometheus-alertmanager'), [
       `--config.file=${path.join(alertmanagerDirectory, 'alertmanager.yml')}`,
       `--storage.path=${path.join(alertmanagerDirectory, 'data')}`,
-      `--web.listen-address=127.0.0.1:${alertmanagerPort}`,
+      `--web.listen-address=${new URL(this.alertmanagerUrl).host}`,
       '--cluster.listen-address=',
       '--log.level=warn',
     ]);
+  }
 
-    this.exporter = startProcess('exporter', process.execPath, [
-      EXPORTER_MAIN,
-      '--source=replay',
-      `--replay.file=${this.replayFile}`,
-      `--web.listen-address=${this.exporterAddress}`,
-      '--sample.interval=1s',
-      '--log.level=warn',
-    ]);
-
-    // Prometheus: the shipped files, next to the targets files the shipped config reads.
+  /** Prometheus with `prometheus` as its configuration, `rules` as alerts.yml beside it, and the given targets files. */
+  private startPrometheus(prometheus: unknown, rules: unknown, targets: Readonly<Record<string, unknown>>): void {
     const prometheusDirectory = path.join(this.directory, 'prometheus');
     mkdirSync(path.join(prometheusDirectory, 'targets'), { recursive: true });
-    const { prometheus, rules } = testConfigurations();
     writeFileSync(path.join(prometheusDirectory, 'prometheus.yml'), stringifyYaml(prometheus));
     writeFileSync(path.join(prometheusDirectory, 'alerts.yml'), stringifyYaml(rules));
-    writeFileSync(path.join(prometheusDirectory, 'targets/hyperv-ic.json'), JSON.stringify([{ targets: [this.exporterAddress] }]));
-    writeFileSync(path.join(prometheusDirectory, 'targets/alertmanager.json'), JSON.stringify([{ targets: [`127.0.0.1:${alertmanagerPort}`] }]));
+    for (const [file, content] of Object.entries(targets)) writeFileSync(path.join(prometheusDirectory, file), JSON.stringify(content));
+    writeFileSync(path.join(prometheusDirectory, 'targets/alertmanager.json'), JSON.stringify([{ targets: [new URL(this.alertmanagerUrl).host] }]));
     this.prometheus = startProcess('prometheus', toolPath('prometheus'), [
       `--config.file=${path.join(prometheusDirectory, 'prometheus.yml')}`,
       `--storage.tsdb.path=${path.join(prometheusDirectory, 'data')}`,
-      `--web.listen-address=127.0.0.1:${prometheusPort}`,
+      `--web.listen-address=${new URL(this.prometheusUrl).host}`,
       '--log.level=warn',
     ]);
+  }
 
-    const ready = async (name: string, program: StartedProcess, url: string): Promise<void> => {
-      await waitFor(
-        `${name} to answer ${url}`,
-        async () => {
-          if (!program.running) throw new GiveUp(`${name} exited with ${String(program.exitCode)}`);
-          return (await fetch(url)).ok ? true : undefined;
-        },
-        { timeoutMs: 30_000, describe: () => program.log() },
-      );
-    };
+  private async waitForReady(name: string, program: StartedProcess | undefined, url: string): Promise<void> {
+    if (program === undefined) throw new Error(`${name} was not started`);
+    await waitFor(
+      `${name} to answer ${url}`,
+      async () => {
+        if (!program.running) throw new GiveUp(`${name} exited with ${String(program.exitCode)}`);
+        return (await fetch(url)).ok ? true : undefined;
+      },
+      { timeoutMs: 30_000, describe: () => program.log() },
+    );
+  }
+
+  private async waitUntilReady(): Promise<void> {
     await Promise.all([
-      ready('exporter', this.exporter, `http://${this.exporterAddress}/-/ready`),
-      ready('alertmanager', this.alertmanager, `${this.alertmanagerUrl}/-/ready`),
-      ready('prometheus', this.prometheus, `${this.prometheusUrl}/-/ready`),
+      this.waitForReady('exporter', this.exporter, `http://${this.exporterAddress}/-/ready`),
+      this.waitForReady('alertmanager', this.alertmanager, `${this.alertmanagerUrl}/-/ready`),
+      this.waitForReady('prometheus', this.prometheus, `${this.prometheusUrl}/-/ready`),
     ]);
   }
 
