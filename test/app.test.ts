@@ -8,11 +8,8 @@ import request from 'supertest';
 import { createRequestListener } from '../src/app';
 import { oneHostView } from '../src/hosts';
 import type { RawSample, SampleSource } from '../src/contract/sample';
-import { COLLECTORS } from '../src/metrics/collectors';
-import { singleHostMetricsPage } from '../src/metrics/pages';
-import { HostSampler } from '../src/sampling/hostSampler';
 import { SimulatedHost } from '../src/sources/simulator/simulatedHost';
-import { sampleOnce as sampleAndPublish } from './sampling/support';
+import { sampleOnce as sampleAndPublish, singleHostSampler } from './sampling/support';
 
 async function setup(documents: Array<() => RawSample>) {
   const source: SampleSource = {
@@ -24,15 +21,7 @@ async function setup(documents: Array<() => RawSample>) {
     },
     close: async () => undefined,
   };
-  const exporter = { version: '9.9.9', source: 'replay', processMetrics: null };
-  const sampler = new HostSampler({
-    host: 'replay',
-    source,
-    collectors: COLLECTORS,
-    fullIntervalMs: 0,
-    bodyText: (state) => singleHostMetricsPage(state, exporter),
-    logger: pino({ level: 'silent' }),
-  });
+  const sampler = singleHostSampler(source, { version: '9.9.9', logger: pino({ level: 'silent' }) });
   await sampler.publishInitial();
   const app = createRequestListener({ telemetryPath: '/metrics', version: '9.9.9', logger: pino({ level: 'silent' }), ...oneHostView('replay', () => sampler.current) });
   return { app, sampleOnce: () => sampleAndPublish(sampler) };

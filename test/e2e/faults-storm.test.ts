@@ -10,14 +10,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequestListener } from '../../src/app';
 import { oneHostView } from '../../src/hosts';
-import { COLLECTORS } from '../../src/metrics/collectors';
-import { singleHostMetricsPage } from '../../src/metrics/pages';
 import { ProcessMetrics } from '../../src/metrics/processMetrics';
-import { HostSampler } from '../../src/sampling/hostSampler';
 import { Scheduler } from '../../src/sampling/scheduler';
 import { createHttpServer } from '../../src/server/httpServer';
 import { parseExposition, valueOf } from '../helpers/exposition';
-import { MiB, ScriptedSource, cleanDocument, httpGet, memoryLogger, retainedHeap, sleep, waitFor } from '../sampling/support';
+import { MiB, ScriptedSource, cleanDocument, httpGet, memoryLogger, retainedHeap, singleHostSampler, sleep, waitFor } from '../sampling/support';
 
 jest.setTimeout(40_000);
 
@@ -41,15 +38,7 @@ describe('a scrape storm against the real scheduler, sampler, app and HTTP serve
     const source = new ScriptedSource(cleanDocument(200));
     const log = memoryLogger('info');
     // Wired as main wires it: one HostSampler publishing the single-host /metrics page.
-    const exporter = { version: 'test', source: 'replay', processMetrics: new ProcessMetrics() };
-    const sampler = new HostSampler({
-      host: 'replay',
-      source,
-      collectors: COLLECTORS,
-      fullIntervalMs: 300_000,
-      bodyText: (state) => singleHostMetricsPage(state, exporter),
-      logger: log.logger,
-    });
+    const sampler = singleHostSampler(source, { fullIntervalMs: 300_000, processMetrics: new ProcessMetrics(), logger: log.logger });
     await sampler.publishInitial();
     const app = createRequestListener({ telemetryPath: '/metrics', version: 'test', logger: log.logger, ...oneHostView('replay', () => sampler.current) });
     const server = createHttpServer(app, { maxRequests: 40, logger: log.logger });
@@ -59,7 +48,7 @@ describe('a scrape storm against the real scheduler, sampler, app and HTTP serve
     const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
     scheduler.start();
     try {
-      await waitFor('the first sample', () => sampler.current?.ready === true);
+      await waitFor('the first sample', () => sampler.current?.ready === true, 15_000);
       // Baseline: sampling with nothing else going on.
       const quietFrom = performance.now();
       await sleep(1_000);

@@ -204,3 +204,11 @@ export function promtoolCheck(promtool: string, text: string | Buffer): string {
   const output = `${result.stdout}${result.stderr}`.trim();
   return result.status === 0 && output === '' ? '' : `exit ${String(result.status)}: ${output}`;
 }
+
+/** An exposition without the series that depend on when and how long a sample took. */
+export function withoutTimingSeries(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !/^hyperv_(sample_duration_seconds|sample_timestamp_seconds|collector_duration_seconds|vm_seen_since_timestamp_seconds)[ {]/.test(line))
+    .join('\n');
+}

@@ -1,10 +1,9 @@
 import type { RawSample, SampleScope, SampleSource } from '../../src/contract/sample';
 import { COMPONENT_CLASSES } from '../../src/document/classes';
-import { COLLECTORS } from '../../src/metrics/collectors';
-import { singleHostMetricsPage } from '../../src/metrics/pages';
 import { HostSampler } from '../../src/sampling/hostSampler';
 import { SimulatedHost } from '../../src/sources/simulator/simulatedHost';
-import { memoryLogger, sampleOnce } from './support';
+import { withoutTimingSeries } from '../helpers/exposition';
+import { sampleOnce, singleHostSampler } from './support';
 
 /** What a Status sample of the same host holds: no setting data, no KVP item arrays. */
 export function statusOf(document: Record<string, unknown>): Record<string, unknown> {
@@ -39,23 +38,7 @@ class TwoScopeSource implements SampleSource {
 }
 
 function samplerOf(source: SampleSource, fullIntervalMs: number, clock: { now: number }): HostSampler {
-  return new HostSampler({
-    host: 'hv01',
-    source,
-    collectors: COLLECTORS,
-    fullIntervalMs,
-    bodyText: (state) => singleHostMetricsPage(state, { version: 'test', source: 'powershell', processMetrics: null }),
-    logger: memoryLogger('info').logger,
-    now: () => clock.now,
-  });
-}
-
-/** The body without the series that depend on timing. */
-function withoutTiming(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => !/^hyperv_(sample_duration_seconds|sample_timestamp_seconds|collector_duration_seconds|vm_seen_since_timestamp_seconds)[ {]/.test(line))
-    .join('\n');
+  return singleHostSampler(source, { fullIntervalMs, now: () => clock.now });
 }
 
 describe('HostSampler: Full and Status samples', () => {
@@ -86,7 +69,7 @@ describe('HostSampler: Full and Status samples', () => {
       await sampleOnce(mixed);
     }
     expect(mixedSource.asked).toEqual(['full', 'status', 'status']);
-    const served = (sampler: HostSampler): string => withoutTiming(sampler.current!.body.identity.toString('utf8'));
+    const served = (sampler: HostSampler): string => withoutTimingSeries(sampler.current!.body.identity.toString('utf8'));
     expect(served(mixed)).toContain('hyperv_vm_guest_info{');
     expect(served(mixed)).toContain('hyperv_vm_integration_component_enabled{');
     expect(served(mixed)).toBe(served(fullOnly));
@@ -105,7 +88,7 @@ describe('HostSampler: Full and Status samples', () => {
     expect(source.asked).toEqual(['full', 'status', 'full']);
     const reference = samplerOf(new TwoScopeSource(source.document), 0, clock);
     await sampleOnce(reference);
-    expect(withoutTiming(sampler.current!.body.identity.toString('utf8'))).toBe(withoutTiming(reference.current!.body.identity.toString('utf8')));
+    expect(withoutTimingSeries(sampler.current!.body.identity.toString('utf8'))).toBe(withoutTimingSeries(reference.current!.body.identity.toString('utf8')));
   });
 
   test('after a failed Full sample the next sample is Full; a failed Status sample is followed by a Status one', async () => {

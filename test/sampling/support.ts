@@ -18,6 +18,7 @@ import type { Limits } from '../../src/document/limits';
 import { COLLECTORS } from '../../src/metrics/collectors';
 import type { ModelCollector } from '../../src/metrics/collectors/collector';
 import { singleHostMetricsPage } from '../../src/metrics/pages';
+import type { ProcessMetrics } from '../../src/metrics/processMetrics';
 import type { KvpExport } from '../../src/model/kvpExport';
 import { HostSampler } from '../../src/sampling/hostSampler';
 import { parseExposition, type Exposition } from '../helpers/exposition';
@@ -167,6 +168,34 @@ export interface Rig {
   close(): Promise<void>;
 }
 
+/** How singleHostSampler wires a host; everything but the source has a default. */
+export interface SingleHostOptions {
+  readonly logger?: Logger;
+  readonly fullIntervalMs?: number;
+  readonly collectors?: readonly ModelCollector[];
+  readonly limits?: Limits;
+  readonly kvpExport?: KvpExport;
+  readonly now?: () => number;
+  readonly processMetrics?: ProcessMetrics | null;
+  readonly version?: string;
+}
+
+/** A HostSampler wired as main wires the one host of --source: its body is the single-host /metrics page. */
+export function singleHostSampler(source: SampleSource, options: SingleHostOptions = {}): HostSampler {
+  const exporter = { version: options.version ?? 'test', source: source.name, processMetrics: options.processMetrics ?? null };
+  return new HostSampler({
+    host: source.name,
+    source,
+    collectors: options.collectors ?? COLLECTORS,
+    fullIntervalMs: options.fullIntervalMs ?? 0,
+    bodyText: (state) => singleHostMetricsPage(state, exporter),
+    logger: options.logger ?? memoryLogger('warn').logger,
+    limits: options.limits,
+    kvpExport: options.kvpExport,
+    now: options.now,
+  });
+}
+
 export async function startRig(options: {
   source: SampleSource;
   limits?: Limits;
@@ -176,18 +205,7 @@ export async function startRig(options: {
   kvpExport?: KvpExport;
 }): Promise<Rig> {
   const log = options.log ?? memoryLogger();
-  const exporter = { version: 'test', source: options.source.name, processMetrics: null };
-  // Wired as main wires it: one HostSampler publishing the single-host /metrics page.
-  const sampler = new HostSampler({
-    host: options.source.name,
-    source: options.source,
-    collectors: options.collectors ?? COLLECTORS,
-    fullIntervalMs: options.fullIntervalMs ?? 0,
-    bodyText: (state) => singleHostMetricsPage(state, exporter),
-    logger: log.logger,
-    limits: options.limits,
-    kvpExport: options.kvpExport,
-  });
+  const sampler = singleHostSampler(options.source, { ...options, logger: log.logger });
   await sampler.publishInitial();
   const app = createRequestListener({ telemetryPath: '/metrics', version: 'test', logger: log.logger, ...oneHostView(options.source.name, () => sampler.current) });
   const server = http.createServer(app);

@@ -12,6 +12,8 @@ import {
   describeWithPwsh,
   executablesUnderTest,
   withDateTimesAsInstants,
+  generatedHost,
+  type SampleDocument,
 } from './pwshHarness';
 
 /**
@@ -22,13 +24,6 @@ import {
  * (withDateTimesAsInstants): ConvertTo-Json writes them with the local offset (7) or as \/Date(ms)\/ (5.1).
  */
 
-interface SampleDocument {
-  schemaVersion: number;
-  scope?: string;
-  computerName: string;
-  collectedAt: string;
-  classes: Record<string, Array<Record<string, unknown>>>;
-}
 
 function readFixture(name: string): SampleDocument {
   return JSON.parse(readFileSync(join(FIXTURE_DOCUMENTS, name), 'utf8')) as SampleDocument;
@@ -40,51 +35,6 @@ function textOf(sample: RawSample): string {
 }
 
 const ISO_UTC_MILLISECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/** A host with `vmCount` running VMs, every component present: the stand-in's largest realistic load. */
-export function generatedHost(vmCount: number): SampleDocument {
-  const classes: SampleDocument['classes'] = Object.fromEntries(Object.keys(DOCUMENT_CLASSES).map((name) => [name, []]));
-  const push = (className: string, row: Record<string, unknown>): void => {
-    const rows = classes[className];
-    if (rows === undefined) throw new Error(`unknown class ${className}`);
-    rows.push(row);
-  };
-  push('Msvm_ComputerSystem', {
-    Name: 'HV-BIG',
-    ElementName: 'HV-BIG',
-    EnabledState: 2,
-    HealthState: 5,
-    OperationalStatus: [2],
-    OnTimeInMilliseconds: null,
-    LastSuccessfulBackupTime: null,
-  });
-  for (let index = 0; index < vmCount; index += 1) {
-    const vmId = `00000000-0000-4000-8000-${index.toString(16).padStart(12, '0').toUpperCase()}`;
-    push('Msvm_ComputerSystem', {
-      Name: vmId,
-      ElementName: `vm-${index}`,
-      EnabledState: 2,
-      HealthState: 5,
-      OperationalStatus: [2],
-      OnTimeInMilliseconds: index * 1000,
-      LastSuccessfulBackupTime: '2025-01-01T00:00:00Z',
-    });
-    for (const className of Object.keys(DOCUMENT_CLASSES)) {
-      if (className === 'Msvm_ComputerSystem') continue;
-      if (className.endsWith('SettingData')) {
-        const row: Record<string, unknown> = { InstanceID: `Microsoft:${vmId}\\${className}`, EnabledState: 2 };
-        if (className === 'Msvm_KvpExchangeComponentSettingData') Object.assign(row, { HostExchangeItems: [], HostOnlyItems: null });
-        if (className === 'Msvm_HeartbeatComponentSettingData') Object.assign(row, { Interval: 2000, Latency: 1000, ErrorThreshold: 2 });
-        push(className, row);
-      } else {
-        const row: Record<string, unknown> = { SystemName: vmId, DeviceID: `Microsoft:${className}`, EnabledState: 2, OperationalStatus: [2, 2] };
-        if (className === 'Msvm_KvpExchangeComponent') Object.assign(row, { GuestIntrinsicExchangeItems: [], GuestExchangeItems: null });
-        push(className, row);
-      }
-    }
-  }
-  return { schemaVersion: 1, scope: 'full', computerName: 'HV-BIG', collectedAt: '2025-01-01T00:00:00.000Z', classes };
-}
 
 describeWithPwsh('collect.ps1 through a real PowerShell session (golden fixtures)', () => {
   describe.each(executablesUnderTest())('$label', ({ path: executable }) => {

@@ -10,6 +10,8 @@ import {
   describeWithPwsh,
   powerShellLiteral,
   withDateTimesAsInstants,
+  generatedHost,
+  type SampleDocument,
 } from './pwshHarness';
 
 /**
@@ -23,14 +25,6 @@ const COLLECT_SCRIPT = join(REPO_ROOT, 'src/sources/powershell/collect.ps1');
 const ISO_UTC_MILLISECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const PRINTABLE_ASCII_LINE = /^[\u0020-\u007e]+$/;
 
-type Row = Record<string, unknown>;
-interface SampleDocument {
-  schemaVersion: number;
-  scope: string;
-  computerName: string;
-  collectedAt: string;
-  classes: Record<string, Row[]>;
-}
 
 function fixturePath(name: string): string {
   return join(FIXTURE_DOCUMENTS, name);
@@ -50,59 +44,6 @@ function expectedDocument(full: SampleDocument, scope: 'full' | 'status'): Sampl
     ]),
   );
   return withDateTimesAsInstants({ ...full, scope, classes });
-}
-
-/** A Full document of a host with `vmCount` running VMs and every component. */
-function generatedHost(vmCount: number): SampleDocument {
-  const classes: Record<string, Row[]> = Object.fromEntries(Object.keys(DOCUMENT_CLASSES).map((name) => [name, []]));
-  const rows = (className: string): Row[] => classes[className] ?? [];
-  rows('Msvm_ComputerSystem').push({
-    Name: 'HV-GEN',
-    ElementName: 'HV-GEN',
-    EnabledState: 2,
-    HealthState: 5,
-    OperationalStatus: [2],
-    OnTimeInMilliseconds: null,
-    LastSuccessfulBackupTime: null,
-  });
-  for (let index = 0; index < vmCount; index++) {
-    const vmId = `00000000-0000-4000-8000-${index.toString(16).padStart(12, '0').toUpperCase()}`;
-    rows('Msvm_ComputerSystem').push({
-      Name: vmId,
-      ElementName: `vm-${index}`,
-      EnabledState: 2,
-      HealthState: 5,
-      OperationalStatus: [2],
-      OnTimeInMilliseconds: index * 1000,
-      LastSuccessfulBackupTime: index % 2 === 0 ? '2025-01-14T23:00:00Z' : '1601-01-01T00:00:00Z',
-    });
-    for (const [className, properties] of Object.entries(DOCUMENT_CLASSES)) {
-      if (className === 'Msvm_ComputerSystem') continue;
-      const row: Row = {};
-      for (const property of properties) {
-        row[property] =
-          property === 'SystemName'
-            ? vmId
-            : property === 'DeviceID'
-              ? `Microsoft:${vmId}\\${className}`
-              : property === 'InstanceID'
-                ? `Microsoft:${vmId}\\${className}`
-                : property === 'EnabledState'
-                  ? 2
-                  : property === 'OperationalStatus'
-                    ? [2, 2]
-                    : property.endsWith('Items')
-                      ? [`<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem"><PROPERTY NAME="Name" TYPE="string"><VALUE>k${index}</VALUE></PROPERTY></INSTANCE>`]
-                      : property === 'Interval'
-                        ? 2000
-                        : property === 'Latency'
-                          ? 1000
-                          : 2;
-      }
-      rows(className).push(row);
-    }
-  }
-  return { schemaVersion: 1, scope: 'full', computerName: 'HV-GEN', collectedAt: '2025-01-01T00:00:00.000Z', classes };
 }
 
 describeWithPwsh('collect.ps1 called directly: scopes, -OutFile, CIM sessions, cluster nodes', () => {

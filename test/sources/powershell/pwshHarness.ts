@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { describeWithTools, testTools, toolPath } from '../../helpers/testTools';
+import { DOCUMENT_CLASSES } from '../../../src/document/classes';
 import { SampleError } from '../../../src/contract/sample';
 import { isProcessAlive } from '../../../src/sources/powershell/session';
 
@@ -287,3 +288,68 @@ export function withDateTimesAsInstants<T>(document: T): T {
     return instant;
   }) as T;
 }
+
+export type Row = Record<string, unknown>;
+
+/** A sample document as collect.ps1 writes it. */
+export interface SampleDocument {
+  schemaVersion: number;
+  scope?: string;
+  computerName: string;
+  collectedAt: string;
+  classes: Record<string, Row[]>;
+}
+
+/** A Full document of a host with `vmCount` running VMs and every component: a stand-in host of any size. */
+export function generatedHost(vmCount: number): SampleDocument {
+  const classes: Record<string, Row[]> = Object.fromEntries(Object.keys(DOCUMENT_CLASSES).map((name) => [name, []]));
+  const rows = (className: string): Row[] => classes[className] ?? [];
+  rows('Msvm_ComputerSystem').push({
+    Name: 'HV-GEN',
+    ElementName: 'HV-GEN',
+    EnabledState: 2,
+    HealthState: 5,
+    OperationalStatus: [2],
+    OnTimeInMilliseconds: null,
+    LastSuccessfulBackupTime: null,
+  });
+  for (let index = 0; index < vmCount; index++) {
+    const vmId = `00000000-0000-4000-8000-${index.toString(16).padStart(12, '0').toUpperCase()}`;
+    rows('Msvm_ComputerSystem').push({
+      Name: vmId,
+      ElementName: `vm-${index}`,
+      EnabledState: 2,
+      HealthState: 5,
+      OperationalStatus: [2],
+      OnTimeInMilliseconds: index * 1000,
+      LastSuccessfulBackupTime: index % 2 === 0 ? '2025-01-14T23:00:00Z' : '1601-01-01T00:00:00Z',
+    });
+    for (const [className, properties] of Object.entries(DOCUMENT_CLASSES)) {
+      if (className === 'Msvm_ComputerSystem') continue;
+      const row: Row = {};
+      for (const property of properties) {
+        row[property] =
+          property === 'SystemName'
+            ? vmId
+            : property === 'DeviceID'
+              ? `Microsoft:${vmId}\\${className}`
+              : property === 'InstanceID'
+                ? `Microsoft:${vmId}\\${className}`
+                : property === 'EnabledState'
+                  ? 2
+                  : property === 'OperationalStatus'
+                    ? [2, 2]
+                    : property.endsWith('Items')
+                      ? [`<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem"><PROPERTY NAME="Name" TYPE="string"><VALUE>k${index}</VALUE></PROPERTY></INSTANCE>`]
+                      : property === 'Interval'
+                        ? 2000
+                        : property === 'Latency'
+                          ? 1000
+                          : 2;
+      }
+      rows(className).push(row);
+    }
+  }
+  return { schemaVersion: 1, scope: 'full', computerName: 'HV-GEN', collectedAt: '2025-01-01T00:00:00.000Z', classes };
+}
+

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import type { SampleScope, SampleSource } from '../../../src/contract/sample';
-import { COLLECTORS } from '../../../src/metrics/collectors';
-import { singleHostMetricsPage } from '../../../src/metrics/pages';
 import { HostSampler } from '../../../src/sampling/hostSampler';
 import { createPowerShellSource } from '../../../src/sources/powershell/powershellSource';
-import { memoryLogger, sampleOnce } from '../../sampling/support';
+import { withoutTimingSeries } from '../../helpers/exposition';
+import { sampleOnce, singleHostSampler } from '../../sampling/support';
 import { FIXTURE_DOCUMENTS, STAND_IN_MODULE, StandInWorkspace, describeWithPwsh, pwshPath } from './pwshHarness';
 
 /**
@@ -13,12 +12,6 @@ import { FIXTURE_DOCUMENTS, STAND_IN_MODULE, StandInWorkspace, describeWithPwsh,
  * series that depend on when and how long a sample took.
  */
 
-function withoutTiming(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => !/^hyperv_(sample_duration_seconds|sample_timestamp_seconds|collector_duration_seconds|vm_seen_since_timestamp_seconds)[ {]/.test(line))
-    .join('\n');
-}
 
 describeWithPwsh('Status samples through collect.ps1', () => {
   jest.setTimeout(60_000);
@@ -47,14 +40,7 @@ describeWithPwsh('Status samples through collect.ps1', () => {
         },
         close: () => powershell.close(),
       };
-      return new HostSampler({
-        host: 'hv01',
-        source,
-        collectors: COLLECTORS,
-        fullIntervalMs,
-        bodyText: (state) => singleHostMetricsPage(state, { version: 'test', source: 'powershell', processMetrics: null }),
-        logger: memoryLogger('warn').logger,
-      });
+      return singleHostSampler(source, { fullIntervalMs });
     };
     const fullOnly = sampler(0);
     const mixed = sampler(300_000);
@@ -63,7 +49,7 @@ describeWithPwsh('Status samples through collect.ps1', () => {
       await sampleOnce(mixed);
     }
     expect(asked).toEqual(['full', 'status', 'status']);
-    const served = (s: HostSampler): string => withoutTiming(s.current!.body.identity.toString('utf8'));
+    const served = (s: HostSampler): string => withoutTimingSeries(s.current!.body.identity.toString('utf8'));
     expect(mixed.current?.health.up).toBe(true);
     expect(served(mixed)).toContain('hyperv_vm_integration_component_enabled{');
     expect(served(mixed)).toBe(served(fullOnly));
