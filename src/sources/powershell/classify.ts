@@ -184,6 +184,22 @@ export function interpretCollectOutput(raw: string): CollectOutcome {
   return { kind: 'document', text };
 }
 
+/**
+ * One field of the small JSON object a collect.ps1 command answers with (a file name, a node list);
+ * an answer that is not such an object, or lacks the field, is output_unparseable, quoting the answer.
+ */
+export function answerField(answer: string, field: string, what: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer);
+  } catch {
+    parsed = null;
+  }
+  const value = isPlainObject(parsed) ? parsed[field] : undefined;
+  if (value === undefined) throw new SampleError('output_unparseable', `${what} answered without ${field}: ${excerpt(answer, 200)}`);
+  return value;
+}
+
 /** Reads the reason out of free text that PowerShell wrote to stderr (something collect.ps1 did not catch). */
 export function classifyStderrText(stderr: string): SampleError {
   const text = cleanShellOutput(stderr);

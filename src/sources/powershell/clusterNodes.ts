@@ -1,5 +1,6 @@
 import { InvalidHostAddressError, validateHostAddress } from '../../contract/hostAddress';
 import { SampleError } from '../../contract/sample';
+import { answerField } from './classify';
 import type { PowerShellPool } from './pool';
 
 /** A node of the local failover cluster, as collect.ps1's Get-HyperVIcClusterNode reports it. */
@@ -14,14 +15,8 @@ export interface ClusterNodeAnswer {
  */
 export async function readClusterNodes(pool: PowerShellPool, signal: AbortSignal): Promise<ClusterNodeAnswer[]> {
   const answer = await pool.withWorker(signal, (worker) => worker.invoke('Get-HyperVIcClusterNode', signal));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(answer);
-  } catch {
-    parsed = null;
-  }
-  const nodes = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['nodes'] : undefined;
-  if (!Array.isArray(nodes)) throw new SampleError('output_unparseable', `Get-HyperVIcClusterNode answered without a node list: ${answer.slice(0, 200)}`);
+  const nodes = answerField(answer, 'nodes', 'Get-HyperVIcClusterNode');
+  if (!Array.isArray(nodes)) throw new SampleError('output_unparseable', 'Get-HyperVIcClusterNode answered with nodes that are not a list');
   return nodes.map((node: unknown) => {
     const record = typeof node === 'object' && node !== null ? (node as Record<string, unknown>) : {};
     const name = record['Name'];

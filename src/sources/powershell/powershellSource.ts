@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import { validateHostAddress } from '../../contract/hostAddress';
 import { SampleError, type RawSample, type SampleScope, type SampleSource } from '../../contract/sample';
 import { DEFAULT_LIMITS } from '../../document/limits';
+import { answerField } from './classify';
 import { PowerShellPool } from './pool';
 import { quotePowerShellString } from './quoting';
 import type { RestartBackoff } from './worker';
@@ -69,16 +70,10 @@ export function createPowerShellPool(options: PowerShellSourceOptions & { readon
   });
 }
 
-/** What collect.ps1 answers to a sample written to a file. */
+/** What collect.ps1 answers to a sample written to a file: the file's name. */
 function writtenFile(answer: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(answer);
-  } catch {
-    parsed = null;
-  }
-  const outFile = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['outFile'] : undefined;
-  if (typeof outFile !== 'string') throw new SampleError('output_unparseable', `collect.ps1 answered without naming the file it wrote: ${answer.slice(0, 200)}`);
+  const outFile = answerField(answer, 'outFile', 'collect.ps1');
+  if (typeof outFile !== 'string') throw new SampleError('output_unparseable', 'collect.ps1 named the file it wrote with something other than text');
   return outFile;
 }
 

@@ -3,6 +3,7 @@ import { InvocationError, ProcessError } from 'node-powershell';
 import { SampleError } from '../../../src/contract/sample';
 import type { FailureReason } from '../../../src/contract/sample';
 import {
+  answerField,
   classifyCollectError,
   classifyShellFailure,
   classifyStderrText,
@@ -30,6 +31,25 @@ const cimError = (fields: Partial<Record<keyof CollectErrorDetails, unknown>>): 
   category: 'NotSpecified',
   vmmsStatus: 'Running',
   ...fields,
+});
+
+describe('answerField', () => {
+  test('returns the named field of a JSON object answer', () => {
+    expect(answerField('{"outFile":"C:\\\\x.json"}', 'outFile', 'collect.ps1')).toBe('C:\\x.json');
+    expect(answerField('{"nodes":[]}', 'nodes', 'Get-HyperVIcClusterNode')).toEqual([]);
+  });
+
+  test.each(['', 'WARNING: slow', '[1,2]', 'null', '{"other":1}', '{"outFile":'])('%j is output_unparseable, quoting the answer', (answer) => {
+    let caught: unknown;
+    try {
+      answerField(answer, 'outFile', 'collect.ps1');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SampleError);
+    expect((caught as SampleError).reason).toBe('output_unparseable');
+    expect((caught as SampleError).message).toContain('collect.ps1 answered without outFile');
+  });
 });
 
 describe('interpretCollectOutput', () => {
