@@ -8,8 +8,11 @@
 // First of all: with a listener, SIGUSR1 no longer opens Node's inspector, through which any local
 // user could run code as the exporter's account.
 process.on('SIGUSR1', () => undefined);
+// SIGHUP reloads once the exporter runs (serve, below); one that comes while it starts does nothing.
+process.on('SIGHUP', () => undefined);
 
 import type { Server } from 'node:http';
+import inspector from 'node:inspector';
 import type { Logger } from 'pino';
 import { createRequestListener } from './app';
 import { FlagError, helpText, parseCommandLine } from './cli/flags';
@@ -48,6 +51,18 @@ async function printOneSample(source: SampleSource, config: Config): Promise<voi
   // Say on stderr when the document would not be accepted, so that a recording for a bug report is checked.
   parseDocument(decodeRawSample(raw), new Diagnostics());
 }
+
+/**
+ * A SIGUSR1 that came while node started, before the listener above, has opened the inspector (it
+ * stays open for the life of the process): close it, unless someone started node with --inspect.
+ */
+function closeInspectorOpenedBySignal(): void {
+  const askedFor = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((option) => option.startsWith('--inspect'));
+  if (!askedFor && inspector.url() !== undefined) inspector.close();
+}
+closeInspectorOpenedBySignal();
+// Node opens it on the main thread at its next chance: look again once that has passed.
+setImmediate(closeInspectorOpenedBySignal);
 
 async function listen(server: Server, config: Config): Promise<void> {
   const { host, port } = config.web.listenAddress;
@@ -106,7 +121,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       logger.info('SIGHUP: reloading');
       await sampling.reload();
       if (config.web.configFile !== undefined && http !== null) await http.reloadWebConfig();
-    });
+    }).catch((error: unknown) => logger.error({ err: error }, 'SIGHUP: reload failed; keeping the running configuration'));
   });
 
   let http: HttpServerHandle | null = null;
@@ -117,6 +132,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const listening = http.server;
   server = listening;
   await listen(listening, config);
+  closeInspectorOpenedBySignal();
   logger.info({ address: listening.address(), source: exporter.source, version: VERSION }, 'listening');
 }
 

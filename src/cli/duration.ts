@@ -6,12 +6,16 @@ const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h
  */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
-/** Prometheus-style durations such as 500ms, 15s, 1m30s, 2h, 1d; returns milliseconds or null. */
+/**
+ * Prometheus-style durations such as 500ms, 15s, 1m30s, 2h, 1d; returns milliseconds, Infinity for a
+ * duration too long to count in milliseconds (callers refuse it as longer than MAX_DURATION_MS), or
+ * null for what is not a duration.
+ */
 export function parseDuration(text: string): number | null {
   if (!/^(\d+(ms|s|m|h|d))+$/.test(text)) return null;
   let total = 0;
   for (const match of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? 0);
-  return Number.isSafeInteger(total) ? total : null;
+  return Number.isSafeInteger(total) ? total : Infinity;
 }
 
 /** `24d20h31m23s647ms` for MAX_DURATION_MS: a duration as the flags take it. */

@@ -109,6 +109,12 @@ export function parseCommandLine(argv: readonly string[], platform: NodeJS.Platf
   }
   const listen = parseListenAddress(value('web.listen-address'));
   if (listen === null) throw new FlagError(`--web.listen-address must be [host]:port, got ${abbreviate(value('web.listen-address'))}`);
+  try {
+    if (listen.host !== '') validateHostAddress(listen.host);
+  } catch (error) {
+    if (error instanceof InvalidHostAddressError) throw new FlagError(`--web.listen-address: ${error.message}`);
+    throw error;
+  }
 
   const candidate = {
     command: positionals[0] === 'sample' ? 'sample' : 'serve',

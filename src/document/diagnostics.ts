@@ -11,6 +11,8 @@ export const DROP_REASONS = [
   'instance_duplicate',
   /** Instances beyond maxInstancesPerClass. */
   'instance_over_limit',
+  /** VMs (computer systems named by a GUID) beyond maxVmsPerHost; their components and settings are ignored. */
+  'vm_over_limit',
   /** A KVP item that is not a well-formed Msvm_KvpExchangeDataItem embedded instance. */
   'kvp_item_malformed',
   /** A KVP item longer than maxKvpItemLength. */

@@ -8,6 +8,8 @@ export interface Limits {
   readonly maxDocumentBytes: number;
   /** Most instances read from one class; the rest are dropped. */
   readonly maxInstancesPerClass: number;
+  /** Most VMs (computer systems named by a GUID) read from one document; those with the lowest GUIDs are read, the rest dropped. */
+  readonly maxVmsPerHost: number;
   /** Most KVP items read from one pool of one VM; the rest are dropped. */
   readonly maxKvpItemsPerPool: number;
   /** Longest embedded KVP instance (CIM-XML text) parsed, in UTF-16 code units. */
@@ -20,9 +22,13 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   // 1024 VMs with 20 intrinsic KVP items of ~700 bytes each come to ~15 MiB; leave room for checkpoints.
-  maxDocumentBytes: 128 * 1024 * 1024,
+  // What the largest accepted document costs is measured in docs/limits.md#memory-and-time.
+  maxDocumentBytes: 64 * 1024 * 1024,
   // Setting data include one instance per checkpoint, so a class may hold far more instances than VMs.
   maxInstancesPerClass: 100_000,
+  // Hyper-V runs at most 1 024 VMs per host; four times that bounds what the model and the exposition
+  // of one document can cost (docs/limits.md#memory-and-time) while no real host comes near it.
+  maxVmsPerHost: 4096,
   // Microsoft: "Each configuration file is limited to 128 key/value pairs" (Msvm_KvpExchangeComponentSettingData).
   maxKvpItemsPerPool: 1024,
   // A value may be up to 16 KB and a key 512 bytes (same doc); the XML around them adds ~500 bytes.

@@ -93,6 +93,27 @@ function instancesOf(
   return records;
 }
 
+/**
+ * Which computer systems to read: all but the VMs (named by a GUID) beyond maxVmsPerHost, which are
+ * dropped and counted. Those with the lowest GUIDs are read, whatever order the host listed them in.
+ */
+function vmsWithinLimit(records: ReadonlyArray<Record<string, unknown>>, limits: Limits, diagnostics: Diagnostics): (index: number) => boolean {
+  const maxVms = limits.maxVmsPerHost;
+  const ids = records.map((record) => {
+    const name = readString(record['Name']);
+    return name !== null && isGuid(name) ? name.toLowerCase() : null;
+  });
+  const vms: number[] = [];
+  ids.forEach((id, i) => {
+    if (id !== null) vms.push(i);
+  });
+  if (vms.length <= maxVms) return () => true;
+  diagnostics.drop('vm_over_limit', `${COMPUTER_SYSTEM_CLASS}: ${vms.length} VMs, the ${maxVms} with the lowest GUIDs read`, vms.length - maxVms);
+  const byId = (a: number, b: number): number => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b);
+  const read = new Set(vms.sort(byId).slice(0, maxVms));
+  return (i) => ids[i] === null || read.has(i);
+}
+
 function parseComputerSystem(record: Record<string, unknown>, diagnostics: Diagnostics): ComputerSystemInstance | null {
   const name = readString(record['Name']);
   if (name === null || name === '') {
@@ -193,10 +214,13 @@ export function parseDocument(value: unknown, diagnostics: Diagnostics, limits: 
   }
 
   const computerSystems: ComputerSystemInstance[] = [];
-  for (const record of instancesOf(classes, COMPUTER_SYSTEM_CLASS, limits, diagnostics)) {
+  const records = instancesOf(classes, COMPUTER_SYSTEM_CLASS, limits, diagnostics);
+  const kept = vmsWithinLimit(records, limits, diagnostics);
+  records.forEach((record, i) => {
+    if (!kept(i)) return;
     const instance = parseComputerSystem(record, diagnostics);
     if (instance !== null) computerSystems.push(instance);
-  }
+  });
 
   const components = new Map<ComponentName, ComponentInstance[]>();
   const settings = new Map<ComponentName, SettingInstance[]>();

@@ -68,6 +68,7 @@ describe('parseCommandLine', () => {
     [['--sample.interval=0s'], /--sample.interval/],
     [['--web.listen-address=10062'], /--web.listen-address must be \[host\]:port/],
     [['--web.listen-address=:70000'], /--web.listen-address/],
+    [['--web.listen-address=bad_host!:10062'], /--web.listen-address: "bad_host!" is not a host address/],
     [['--web.telemetry-path=metrics'], /--web.telemetry-path must be a path/],
     [['--web.telemetry-path=/-/ready'], /--web.telemetry-path must be a path/],
     [['--simulator.vms=-3'], /--simulator.vms/],
@@ -86,5 +87,51 @@ describe('parseCommandLine', () => {
     expect(error).toBeInstanceOf(FlagError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+});
+
+// Node's timers hold at most 2^31-1 ms and turn a longer delay into 1 ms: a longer interval sampled in
+// a busy loop, a longer timeout failed every sample at once. Each duration flag refuses such a value.
+describe('durations that a timer cannot honour', () => {
+  const DURATION_FLAGS = ['--sample.interval', '--sample.timeout', '--sample.max-age', '--sample.full-interval'] as const;
+  const SAMPLE_KEY = { '--sample.interval': 'intervalMs', '--sample.timeout': 'timeoutMs', '--sample.max-age': 'maxAgeMs', '--sample.full-interval': 'fullIntervalMs' } as const;
+
+  function refusal(argv: string[]): string {
+    try {
+      parseCommandLine(argv, 'linux');
+    } catch (error) {
+      expect(error).toBeInstanceOf(FlagError);
+      return (error as Error).message;
+    }
+    throw new Error(`${JSON.stringify(argv)} was accepted`);
+  }
+
+  test.each(DURATION_FLAGS)('%s=600h is refused with one line naming the flag and the longest duration', (flag) => {
+    // Only the flag under test is wrong: max-age 0 (never expire) allows any interval; max-age 600h is above the interval.
+    const message = refusal([flag === '--sample.max-age' ? '--sample.interval=1h' : '--sample.max-age=0s', `${flag}=600h`]);
+    expect(message).toMatch(new RegExp(`^${flag.replace(/\./g, '\\.')} must be at most 24d20h31m23s647ms\\b`));
+    expect(message).toContain('"600h"');
+    expect(message).not.toContain('\n');
+  });
+
+  test.each(DURATION_FLAGS)('%s: 2147483647ms is the longest accepted, 2147483648ms is refused', (flag) => {
+    // (max-age 0: never expire, so that a long interval is allowed; the flag under test comes last and wins.)
+    expect(config(['--sample.max-age=0s', `${flag}=2147483647ms`]).sample).toMatchObject({ [SAMPLE_KEY[flag]]: 2_147_483_647 });
+    expect(refusal(['--sample.max-age=0s', `${flag}=2147483648ms`])).toMatch(new RegExp(`^${flag.replace(/\./g, '\\.')} must be at most`));
+    // The same limit written with days, as the message writes it.
+    expect(config(['--sample.max-age=0s', `${flag}=24d20h31m23s647ms`]).sample).toMatchObject({ [SAMPLE_KEY[flag]]: 2_147_483_647 });
+  });
+
+  test.each(DURATION_FLAGS)('%s with 400 digits is refused as too long, with one short line naming the flag', (flag) => {
+    const value = `${'9'.repeat(400)}s`;
+    const message = refusal([`${flag}=${value}`]);
+    expect(message.startsWith(`${flag} must be at most 24d20h31m23s647ms`)).toBe(true);
+    expect(message).not.toContain('\n');
+    expect(message.length).toBeLessThan(300);
+    expect(message).toContain('(401 characters)');
+  });
+
+  test('the combination of the report: --sample.interval=600h --sample.max-age=0 is refused', () => {
+    expect(refusal(['--sample.interval=600h', '--sample.max-age=0'])).toMatch(/^--sample\.interval must be at most 24d20h31m23s647ms/);
   });
 });

@@ -55,7 +55,7 @@ describe('decodeRawSample and parseDocument', () => {
   });
 
   test('a document over the size limit fails before JSON.parse', () => {
-    const limits = { maxDocumentBytes: 10, maxInstancesPerClass: 10, maxKvpItemsPerPool: 10, maxKvpItemLength: 10, maxLabelValueLength: 10, maxGuestAddressesPerVm: 10 };
+    const limits = { maxDocumentBytes: 10, maxInstancesPerClass: 10, maxVmsPerHost: 10, maxKvpItemsPerPool: 10, maxKvpItemLength: 10, maxLabelValueLength: 10, maxGuestAddressesPerVm: 10 };
     expect(reason(() => decodeRawSample({ text: JSON.stringify(doc({ Msvm_ComputerSystem: [HOST] })) }, limits))).toMatch(/larger than 10 bytes/);
   });
 
@@ -93,7 +93,7 @@ describe('decodeRawSample and parseDocument', () => {
   });
 
   test('instances beyond the per-class limit are dropped and counted', () => {
-    const limits = { maxDocumentBytes: 1e6, maxInstancesPerClass: 2, maxKvpItemsPerPool: 10, maxKvpItemLength: 1000, maxLabelValueLength: 10, maxGuestAddressesPerVm: 10 };
+    const limits = { maxDocumentBytes: 1e6, maxInstancesPerClass: 2, maxVmsPerHost: 10, maxKvpItemsPerPool: 10, maxKvpItemLength: 1000, maxLabelValueLength: 10, maxGuestAddressesPerVm: 10 };
     const diagnostics = new Diagnostics();
     const parsed = parseDocument(doc({ Msvm_ComputerSystem: [HOST, HOST, HOST, HOST] }), diagnostics, limits);
     expect(parsed.computerSystems).toHaveLength(2);

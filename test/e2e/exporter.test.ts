@@ -76,6 +76,24 @@ describe('the built exporter as a process', () => {
     expect(spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' }).stdout).toContain('--web.telemetry-path');
   });
 
+  // Node's timers turn a delay over 2^31-1 ms into 1 ms: 600h as the interval sampled in a busy loop
+  // (with TimeoutOverflowWarning), as the timeout failed every sample. Refused at start instead.
+  test.each([
+    ['--sample.interval', ['--sample.interval=600h', '--sample.max-age=0']],
+    ['--sample.timeout', ['--sample.timeout=600h']],
+    ['--sample.max-age', ['--sample.max-age=600h']],
+    ['--sample.full-interval', ['--sample.full-interval=600h']],
+  ])('%s past the timer range: exit 2 at once with one line, no busy loop', (flag, args) => {
+    const started = performance.now();
+    const result = spawnSync(process.execPath, [MAIN, '--web.listen-address=127.0.0.1:0', '--source=simulator', ...args], { encoding: 'utf8', timeout: 8_000 });
+    // A busy-looping exporter would still run when the timeout kills it (status null, signal SIGTERM).
+    expect({ status: result.status, signal: result.signal }).toEqual({ status: 2, signal: null });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(result.stderr).toMatch(/^[^\n]*\n$/);
+    expect(result.stderr).toContain(`${flag} must be at most 24d20h31m23s647ms`);
+    expect(result.stderr).not.toContain('TimeoutOverflowWarning');
+  });
+
   test('a port already in use exits non-zero with the reason', async () => {
     exporter = await startExporter([]);
     const port = new URL(exporter.baseUrl).port;

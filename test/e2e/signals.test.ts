@@ -110,6 +110,51 @@ describe('signals', () => {
     }
   });
 
+  // SIGUSR1 used to open Node's inspector on 127.0.0.1:9229: any local user could attach and run code
+  // as the exporter's account. The exporter must never open it on a signal, and must go on serving.
+  test('SIGUSR1 opens no inspector: nothing listens on 9229, the exporter serves on and SIGTERM still stops it', async () => {
+    const inspectorPort = 9229;
+    const listeningBefore = await accepts(inspectorPort);
+    const exporter = await startReady();
+    exporter.child.kill('SIGUSR1');
+    exporter.child.kill('SIGUSR1');
+    // Node opens the inspector within milliseconds of the signal, and prints where it listens.
+    await sleep(1_000);
+    const stderr = exporter.logs().map((line) => line.msg);
+    expect(stderr.filter((line) => /Debugger listening|inspector|ws:\/\//i.test(line))).toEqual([]);
+    const printed = stderr.join('\n').match(/ws:\/\/[^:/]+:(\d+)\//);
+    if (printed?.[1] !== undefined) expect(await accepts(Number(printed[1]))).toBe(false);
+    if (!listeningBefore) expect(await accepts(inspectorPort)).toBe(false);
+    // Still the same process, still serving.
+    expect(exporter.child.exitCode).toBeNull();
+    expect((await httpGet(`${exporter.url}/metrics`)).status).toBe(200);
+    expect((await httpGet(`${exporter.url}/-/healthy`)).status).toBe(200);
+    exporter.child.kill('SIGTERM');
+    const { code } = await exporter.exited(5_000);
+    expect(code).toBe(0);
+    expect(messages(exporter)).toEqual(expect.arrayContaining(['shutting down', 'stopped']));
+  });
+
+  // The listener of src/main.ts is in place only once main.js runs; a SIGUSR1 that comes while node
+  // starts (about the first 100 ms here) opens the inspector, which main.ts then closes. Made
+  // deterministic with a preload that signals the process before main.js loads.
+  test('a SIGUSR1 while node starts leaves no inspector open once the exporter listens', async () => {
+    const preload = join(dir, 'early-sigusr1.js');
+    writeFileSync(preload, "// Test-only preload: a SIGUSR1 that arrives before src/main.ts runs.\nprocess.kill(process.pid, 'SIGUSR1');\n");
+    const listeningBefore = await accepts(9229);
+    const exporter = await startReady([], ['--require', preload]);
+    try {
+      await sleep(300);
+      const printed = exporter.logs().map((line) => line.msg).join('\n').match(/ws:\/\/[^:/]+:(\d+)\//);
+      if (printed?.[1] !== undefined) expect(await accepts(Number(printed[1]))).toBe(false);
+      if (!listeningBefore) expect(await accepts(9229)).toBe(false);
+      expect((await httpGet(`${exporter.url}/metrics`)).status).toBe(200);
+    } finally {
+      exporter.child.kill('SIGKILL');
+      await exporter.exited(5_000);
+    }
+  });
+
   // BUG (reported): with a FIFO as --replay.file the first sample blocks a libuv thread in open(2).
   // Shutdown itself is quick ("stopped" is logged at once), but process.exit() joins the thread pool and
   // never returns: the process stays alive with its port closed until SIGKILL, and the 10 s forced exit
