@@ -55,10 +55,17 @@ function sendBody(request: IncomingMessage, response: ServerResponse, body: Body
   response.end(request.method === 'HEAD' ? undefined : bytes);
 }
 
+/** The host a scrape of /probe names, when it names exactly one known host; else undefined. */
+function probedHost(deps: AppDependencies, query: string): CurrentSample | null | undefined {
+  const targets = new URLSearchParams(query).getAll('target');
+  return targets.length === 1 && targets[0] !== '' ? deps.probe?.(targets[0] as string) : undefined;
+}
+
 /**
- * The request listener main serves: the telemetry path is answered directly, everything else by the
- * express app. Scrapes are the one hot path (megabytes at 1024 VMs); express's per-request work would
- * cost a measurable share of throughput there (docs/performance.md).
+ * The request listener main serves: scrapes (the telemetry path, and /probe of a known host) are
+ * answered directly, everything else by the express app, which also answers a /probe it cannot (400,
+ * 404). Scrapes are the one hot path (megabytes at 1024 VMs); express's per-request work would cost a
+ * measurable share of throughput there (docs/performance.md).
  */
 export function createRequestListener(deps: AppDependencies): RequestListener {
   const app = createApp(deps);
@@ -66,9 +73,18 @@ export function createRequestListener(deps: AppDependencies): RequestListener {
     const url = request.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    if (path === deps.telemetryPath && (request.method === 'GET' || request.method === 'HEAD')) {
-      sendBody(request, response, deps.metrics());
-      return;
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      if (path === deps.telemetryPath) {
+        sendBody(request, response, deps.metrics());
+        return;
+      }
+      if (path === '/probe' && deps.probe !== undefined && query !== -1) {
+        const current = probedHost(deps, url.slice(query + 1));
+        if (current !== undefined) {
+          sendBody(request, response, current?.body ?? null);
+          return;
+        }
+      }
     }
     app(request, response);
   };

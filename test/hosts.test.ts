@@ -62,6 +62,12 @@ describe('sampleManyHosts', () => {
     await request(app).get('/probe?target=nope').expect(404);
     await request(app).get('/probe').expect(400);
     await request(app).get('/probe?target=hv01&target=hv02').expect(400);
+    await request(app).get('/probe?target=').expect(400);
+    // Scrapes of a known host are answered ahead of express: the same body, decoded the same way, gzip where asked.
+    expect((await request(app).get('/probe?module=x&target=hv%302').expect(200)).text).toBe(probe.text);
+    await request(app).get('/probe?target=hv02').set('Accept-Encoding', 'gzip').expect(200).expect('Content-Encoding', 'gzip').expect('Vary', 'Accept-Encoding');
+    expect((await request(app).head('/probe?target=hv02').expect(200)).headers['content-length']).toBe(String(Buffer.byteLength(probe.text)));
+    await request(app).post('/probe?target=hv02').expect(404);
 
     const metrics = parseExposition((await request(app).get('/metrics').expect(200)).text);
     for (const host of ['hv01', 'hv02', 'sim']) expect(valueOf(metrics, 'hyperv_up', { host })).toBe(1);

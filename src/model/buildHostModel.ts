@@ -1,6 +1,6 @@
 import { COMPONENT_NAMES, type ComponentName } from '../document/classes';
 import type { Diagnostics } from '../document/diagnostics';
-import { parseKvpItem, type KvpItem } from '../document/kvp';
+import { parseKvpItem, type KvpItem, type KvpParseResult } from '../document/kvp';
 import { DEFAULT_LIMITS, type Limits } from '../document/limits';
 import type { ComponentInstance, ParsedDocument, SettingInstance } from '../document/parse';
 import { isGuid } from '../document/wire';
@@ -16,6 +16,8 @@ export interface ModelOptions {
   readonly kvpExport?: KvpExport;
   /** For a Status document: the model of the last Full sample of the same VMs (see below). */
   readonly fullModel?: HostModel | null;
+  /** How an embedded KVP item is read (default parseKvpItem; the sampler passes a KvpItemReader's read). */
+  readonly readKvpItem?: (xml: string) => KvpParseResult;
 }
 
 interface Context {
@@ -26,6 +28,7 @@ interface Context {
   readonly collectedAtMs: number | null;
   /** For a Status sample: the last Full sample's model, which the setting data and KVP items come from. */
   readonly full: ReadonlyMap<string, VmModel> | null;
+  readonly readKvpItem: (xml: string) => KvpParseResult;
 }
 
 /** The instances that join one VM, by index in COMPONENT_NAMES. */
@@ -57,7 +60,7 @@ function readPool(raw: ReadonlyArray<string | null> | null | undefined, pool: Kv
     } else if (xml.length > limits.maxKvpItemLength) {
       diagnostics.drop('kvp_item_too_large', `${pool} item of ${xml.length} characters`);
     } else {
-      const result = parseKvpItem(xml);
+      const result = context.readKvpItem(xml);
       if (result.ok) items.push(result.item);
       else diagnostics.drop('kvp_item_malformed', `${pool} item: ${result.error}`);
     }
@@ -215,7 +218,7 @@ export function buildHostModel(document: ParsedDocument, diagnostics: Diagnostic
   const limits = options.limits ?? DEFAULT_LIMITS;
   if (document.scope === 'status' && fullModel === null) throw new Error('a Status document needs the model of the last Full sample');
   const full = document.scope === 'status' && fullModel !== null ? new Map(fullModel.vms.map((vm) => [vm.id, vm])) : null;
-  const context: Context = { diagnostics, limits, kvpExport: options.kvpExport ?? NO_KVP_EXPORT, collectedAtMs: document.collectedAt?.getTime() ?? null, full };
+  const context: Context = { diagnostics, limits, kvpExport: options.kvpExport ?? NO_KVP_EXPORT, collectedAtMs: document.collectedAt?.getTime() ?? null, full, readKvpItem: options.readKvpItem ?? parseKvpItem };
   const slots = new Map<string, Slot>();
   for (const system of document.computerSystems) {
     if (isGuid(system.name)) slots.set(system.name.toLowerCase(), { devices: [], settings: [], taken: false });

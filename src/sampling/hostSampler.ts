@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { failureReasonOf, SampleError, type FailureReason, type SampleScope, type SampleSource } from '../contract/sample';
 import { Diagnostics, type DropReason } from '../document/diagnostics';
 import { DEFAULT_LIMITS, type Limits } from '../document/limits';
+import { KvpItemReader } from '../document/kvp';
 import { decodeRawSample, parseDocument, type ParsedDocument } from '../document/parse';
 import { vmSetOf } from '../document/vmSet';
 import { buildHostModel } from '../model/buildHostModel';
@@ -69,6 +70,7 @@ export class HostSampler implements SampleCallbacks {
   private lastFullAt = 0;
   /** Per VM id: when it first showed in the good samples since it last did not (hyperv_vm_seen_since_timestamp_seconds). */
   private readonly seenSince = new Map<string, number>();
+  private readonly kvpItems = new KvpItemReader();
   private readonly failures: Partial<Record<FailureReason, number>> = {};
   private readonly dropped: Partial<Record<DropReason, number>> = {};
   private lastDropSummary = '';
@@ -120,7 +122,13 @@ export class HostSampler implements SampleCallbacks {
       document = await this.obtain('full', diagnostics, signal);
       if (document.scope !== 'full') throw new SampleError('invalid_document', 'asked for a Full sample, the source returned a Status one');
     }
-    const model = buildHostModel(document, diagnostics, { limits: this.limits, kvpExport: this.options.kvpExport, fullModel: document.scope === 'status' ? (full?.model ?? null) : null });
+    if (document.scope === 'full') this.kvpItems.begin();
+    const model = buildHostModel(document, diagnostics, {
+      limits: this.limits,
+      kvpExport: this.options.kvpExport,
+      fullModel: document.scope === 'status' ? (full?.model ?? null) : null,
+      readKvpItem: (xml) => this.kvpItems.read(xml),
+    });
     await yieldToEventLoop(signal);
     const { text, runs } = renderModel(model, this.options.collectors);
     for (const run of runs) {
