@@ -9,31 +9,18 @@ export interface CollectorRun {
   readonly error?: unknown;
 }
 
-export interface RenderedModel {
-  /** Every collector's families, in collector order. */
-  readonly text: string;
-  readonly runs: readonly CollectorRun[];
-}
-
-/**
- * Renders the model through every collector. A collector that throws loses only its own families
- * (and reports success 0); the others are still rendered.
- */
-export function renderModel(model: HostModel, collectors: readonly ModelCollector[]): RenderedModel {
+/** Renders the model through one collector. A collector that throws loses only its own families (and reports success 0). */
+export function renderCollector(model: HostModel, collector: ModelCollector): { readonly text: string; readonly run: CollectorRun } {
+  const started = process.hrtime.bigint();
+  const writer = new ExpositionWriter();
   let text = '';
-  const runs: CollectorRun[] = [];
-  for (const collector of collectors) {
-    const started = process.hrtime.bigint();
-    const writer = new ExpositionWriter();
-    let run: { success: boolean; error?: unknown };
-    try {
-      collector.collect(model, writer);
-      text += writer.text(collector.families);
-      run = { success: true };
-    } catch (error) {
-      run = { success: false, error };
-    }
-    runs.push({ collector: collector.name, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9, ...run });
+  let outcome: { success: boolean; error?: unknown };
+  try {
+    collector.collect(model, writer);
+    text = writer.text(collector.families);
+    outcome = { success: true };
+  } catch (error) {
+    outcome = { success: false, error };
   }
-  return { text, runs };
+  return { text, run: { collector: collector.name, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9, ...outcome } };
 }

@@ -15,7 +15,7 @@ import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS } from '../../src/document/cla
 import { parseKvpItem } from '../../src/document/kvp';
 import { DEFAULT_LIMITS } from '../../src/document/limits';
 import { COLLECTORS } from '../../src/metrics/collectors';
-import { renderModel } from '../../src/metrics/renderModel';
+import { renderModel } from '../helpers/render';
 import { SampleError, type RawSample } from '../../src/contract/sample';
 import { Diagnostics } from '../../src/document/diagnostics';
 import { decodeRawSample, parseDocument } from '../../src/document/parse';

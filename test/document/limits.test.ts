@@ -175,16 +175,16 @@ function processInBoundedHeap(file: string, heapMiB: number): { status: number |
     const { Diagnostics } = require(${module('document/diagnostics.js')});
     const { decodeRawSample, parseDocument } = require(${module('document/parse.js')});
     const { buildHostModel } = require(${module('model/buildHostModel.js')});
-    const { renderModel } = require(${module('metrics/renderModel.js')});
+    const { renderCollector } = require(${module('metrics/renderModel.js')});
     const { COLLECTORS } = require(${module('metrics/collectors/index.js')});
     let kept = null;
     for (let i = 0; i < 2; i++) {
       const diagnostics = new Diagnostics();
       const text = fs.readFileSync(${JSON.stringify(file)}).toString('utf8');
       const model = buildHostModel(parseDocument(decodeRawSample({ text }), diagnostics), diagnostics);
-      const rendered = renderModel(model, COLLECTORS);
-      const identity = Buffer.from(rendered.text, 'utf8');
-      kept = { model, text: rendered.text, identity, gzip: zlib.gzipSync(identity), dropped: diagnostics.entries() };
+      const exposition = COLLECTORS.map((collector) => renderCollector(model, collector).text).join('');
+      const identity = Buffer.from(exposition, 'utf8');
+      kept = { model, text: exposition, identity, gzip: zlib.gzipSync(identity), dropped: diagnostics.entries() };
     }
     const peakRss = Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
     console.log(JSON.stringify({ vms: kept.model.vms.length, dropped: Object.fromEntries(kept.dropped.map((d) => [d.reason, d.count])), exposition: kept.identity.length, peakRss }));`;
