@@ -58,5 +58,5 @@ ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 
 # Exec form: node runs as PID 1 and gets `docker stop`'s SIGTERM itself (the exporter handles it and
 # exits 0). Arguments after the image name replace CMD and reach the exporter as flags.
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=25", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "dist/main.js"]
 CMD ["--source=simulator"]

@@ -171,7 +171,7 @@ function Get-NodeOptions {
     # The node options of dist\main.js's first line (docs/performance.md): a 2 MiB young generation and
     # an old generation let grow 25% before it is collected keep the memory small and flat. (Its glibc
     # settings do not apply to Windows.) test/packaging/windows-service.test.ts keeps the two in step.
-    @('--max-semi-space-size=2', '--heap-growing-percent=25')
+    @('--max-semi-space-size=8', '--heap-growing-percent=25')
 }
 
 function New-WinSWConfiguration {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --heap-growing-percent=25
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=8 --heap-growing-percent=25
 // The runtime settings above keep memory small and flat at 1024 VMs (docs/performance.md): a 2 MiB
 // young generation, an old generation let grow 25% over what is live before it is collected, and on
 // Linux glibc with two arenas and every block of 128 KiB or more mapped on its own (so given back when

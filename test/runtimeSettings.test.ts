@@ -32,7 +32,7 @@ describe('the runtime settings of src/main.ts', () => {
 
   test('are the ones docs/performance.md measures, and the build keeps them in dist/main.js', () => {
     expect(settings.env).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
-    expect(settings.nodeOptions).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=25']);
+    expect(settings.nodeOptions).toEqual(['--max-semi-space-size=8', '--heap-growing-percent=25']);
     expect(runtimeSettingsOf(join(ROOT, 'dist', 'main.js'))).toEqual(settings);
     // Linux before 5.1 reads only the first 127 characters of a #! line.
     expect(readFileSync(join(ROOT, 'src', 'main.ts'), 'utf8').indexOf('\n')).toBeLessThan(128);
