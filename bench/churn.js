@@ -1,11 +1,10 @@
 'use strict';
 // Label churn in a fresh process (run with --expose-gc): node --expose-gc bench/churn.js <vms> <samples>
-// Every sample deletes, creates and renames VMs; the real Sampler processes, renders and publishes it
-// (compression awaited, as it completes long before the next sample in a running exporter). Prints one
-// JSON line with RSS, heap after a full GC and the number of series at checkpoints.
+// Every sample deletes, creates and renames VMs; the real HostSampler (as main wires it for one host)
+// parses, models, renders, compresses and publishes it. Prints one JSON line with RSS, heap after a full
+// GC and the number of series of the /metrics body at checkpoints.
 const { ChurnHost } = require('./lib/churn');
-const { createSampling, dist } = require('./lib/harness');
-const { textOf } = require(`${dist}/metrics/familyText`);
+const { createSampling, sampleToPublication } = require('./lib/harness');
 const { round } = require('./lib/stats');
 
 // prom-client's GC histogram gains a kind label value the first time a kind of GC happens (at most a
@@ -30,32 +29,24 @@ async function main() {
   if (typeof global.gc !== 'function') throw new Error('run with --expose-gc');
   const host = new ChurnHost({ vms });
   let text = '';
-  const { sampler, body, metrics } = createSampling({ next: () => ({ text }) });
-  let modelText = '';
-  const publish = body.publish.bind(body);
-  body.publish = (rendered) => {
-    modelText = typeof rendered === 'string' ? rendered : textOf(rendered);
-    return publish(rendered);
-  };
-  const signal = new AbortController().signal;
+  const { sampler } = createSampling({ next: () => ({ text }), fullIntervalMs: 0 });
+  await sampler.publishInitial();
   const checkpoints = [];
   const every = Math.max(1, Math.round(samples / 10));
   const started = performance.now();
   for (let i = 1; i <= samples; i++) {
     text = host.nextText();
-    await sampler.sample(signal);
-    sampler.succeeded(0.01);
-    await body.lastCompressed;
+    const { current } = await sampleToPublication(sampler);
     if (i === Math.round(samples / 20) || i % every === 0) {
+      const body = current.body.identity.toString('utf8');
       global.gc();
-      const exporterText = await metrics.render();
-      const vmInfo = (modelText.match(/^hyperv_vm_info\{/gm) ?? []).length;
+      const memory = process.memoryUsage();
       checkpoints.push({
         sample: i,
-        rssMB: round(process.memoryUsage().rss / 1048576, 1),
-        heapUsedMB: round(process.memoryUsage().heapUsed / 1048576, 2),
-        series: seriesIn(modelText) + seriesIn(exporterText),
-        vms: vmInfo,
+        rssMB: round(memory.rss / 1048576, 1),
+        heapUsedMB: round(memory.heapUsed / 1048576, 2),
+        series: seriesIn(body),
+        vms: (body.match(/^hyperv_vm_info\{/gm) ?? []).length,
       });
     }
   }

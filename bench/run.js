@@ -1,9 +1,9 @@
 'use strict';
-// npm run bench: the exporter's own cost at 12, 128, 1024 and 4096 VMs (see docs/performance.md).
-// Prints one table (figure, value, target, pass/fail) and writes it, with the raw figures, to
+// npm run bench: the exporter's own cost (docs/performance.md). Prints one table (figure, value, target,
+// pass/FAIL) and writes it, with the raw figures and the machine's load, to
 // bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   node bench/run.js [--quick] [--only=processing,http,latency,memory,churn,startup,queries]
+//   node bench/run.js [--quick] [--only=processing,powershell,receive,http,latency,memory,churn,startup,queries,hosts]
 //
 // Every scenario runs in child processes of its own, so that one scenario's heap and JIT state do
 // not colour the next; the load generator never runs in the process it measures.
@@ -16,6 +16,7 @@ const path = require('node:path');
 const { DocumentStream } = require('./lib/documents');
 const { runAutocannon, timedRequests } = require('./lib/load');
 const { median, percentile, round } = require('./lib/stats');
+const { runPowerShellBench } = require('./powershell');
 
 const ROOT = path.join(__dirname, '..');
 const MAIN = path.join(ROOT, 'dist', 'main.js');
@@ -33,15 +34,26 @@ const QUICK = args.includes('--quick');
 const ONLY = (args.find((a) => a.startsWith('--only=')) ?? '').slice('--only='.length).split(',').filter(Boolean);
 const wanted = (scenario) => ONLY.length === 0 || ONLY.includes(scenario);
 
-// Targets (issue #6). Processing and memory are absolute; throughput is a ratio to a minimal server in
-// the same run, so that the machine's own speed and noise cancel out.
+// Targets: the project's published ones (the issues). Times and memory are absolute; throughput is a
+// ratio to a minimal server in the same run, so that the machine's own speed and noise cancel out.
 const TARGET = {
-  processingMedianMs: 25,
+  processingFullMs: 150,
+  processingStatusMs: 25,
+  psStatusRatio: 5,
+  psFullRatio: 2.5,
+  receive10MbMs: 100,
+  scrapeP99Ms: 100,
   throughputRatio: 0.8,
   rssMB: 120,
   startupS: 2,
   churnHeapGrowthMB: 1,
   churnRssGrowth: 1.1,
+  queriesFull: 13,
+  queriesStatus: 7,
+  hostsCpuShare: 0.1,
+  hostsRssMB: 400,
+  // How long the old stdout path may run for one document before it is stopped (it grows with the square of the size).
+  stdoutCapMs: 30_000,
 };
 
 const rows = [];
@@ -106,43 +118,139 @@ function rssOf(pid) {
 // --- sample processing -------------------------------------------------------------------------
 
 async function processing() {
-  process.stderr.write('sample processing (parse, KVP, model, render, publish) per sample, in ms\n');
+  process.stderr.write('sample processing in Node (HostSampler, source → published body) per sample, in ms\n');
   const plan = QUICK
     ? [
-        [12, 60],
-        [1024, 15],
+        [12, 30],
+        [1024, 8],
       ]
     : [
-        [12, 200],
-        [128, 100],
-        [1024, 40],
-        [4096, 12],
+        [12, 60],
+        [128, 40],
+        [1024, 16],
       ];
   raw.processing = [];
   for (const [vms, samples] of plan) {
-    for (const changing of [0, 0.05]) {
-      const result = await runChild('processing.js', [vms, samples, changing]);
+    for (const scope of ['full', 'status']) {
+      const result = await runChild('processing.js', [vms, samples, scope]);
       raw.processing.push(result);
-      const label = `${vms} VMs, ${changing === 0 ? 'steady (KVP unchanged)' : `${changing * 100}% of VMs changing`}`;
-      // The target is for a real host, whose KVP items rarely change (issue #6); the changing host
-      // shows that the work follows what changed.
-      const judged = vms === 1024 && changing === 0;
-      row(`processing ${label}: median`, result.total.median, judged ? `≤ ${TARGET.processingMedianMs}` : '', judged ? result.total.median <= TARGET.processingMedianMs : null, ' ms');
-      row(`processing ${label}: p95`, result.total.p95, '', null, ' ms');
-      if (vms === 1024 && changing === 0) {
+      const label = `processing ${vms} VMs, ${scope === 'full' ? 'Full' : 'Status'} sample`;
+      const target = vms === 1024 ? (scope === 'full' ? TARGET.processingFullMs : TARGET.processingStatusMs) : null;
+      if (target !== null) {
+        row(`${label}: median (source → body published)`, result.total.median, `≤ ${target}`, result.total.median <= target, ' ms');
+        row(`${label}: p95; CPU per sample (median, all threads)`, `${result.total.p95} ms; ${result.cpu.median} ms`, '', null);
         const s = result.stages;
         row(
-          'processing 1024 VMs steady: stages (median)',
-          `decode ${s.decode.median} · document ${s.document.median} · model ${s.model.median} · render ${s.render.median} · publish ${s.publish.median}`,
+          `${label}: stages (median)`,
+          `decode+parse ${s.decodeParse.median} · model ${s.model.median} · render ${s.render.median} · page ${s.page.median} · gzip ${s.gzip.median}`,
           '',
           null,
           ' ms',
         );
-        row('processing 1024 VMs steady: gzip of the model ready (off the event loop)', result.gzipReady.median, '', null, ' ms');
-        row('sizes at 1024 VMs: document / exposition', `${round(result.documentBytes / 1048576, 1)} MiB / ${round(result.expositionBytes / 1048576, 1)} MiB`, '', null);
+        const c = result.cpuStages;
+        row(`${label}: CPU per stage (median)`, `decode+parse ${c.decodeParse.median} · model ${c.model.median} · render ${c.render.median} · gzip ${c.gzip.median}`, '', null, ' ms');
+        row(
+          `${label}: document / exposition / gzip`,
+          `${round(result.documentBytes / 1048576, 2)} MiB / ${round(result.expositionBytes / 1048576, 2)} MiB / ${round(result.gzipBytes / 1024, 0)} KiB`,
+          '',
+          null,
+        );
+      } else {
+        row(`${label}: median / p95; CPU median`, `${result.total.median} / ${result.total.p95} ms; ${result.cpu.median} ms`, '', null);
+      }
+      if (scope === 'status' && result.fullInsteadOfStatus > 0) {
+        process.stderr.write(`  (${result.fullInsteadOfStatus} of the ${samples} Status samples at ${vms} VMs became Full samples, as the simulator's VMs changed; left out)\n`);
       }
     }
   }
+}
+
+// --- the PowerShell side ------------------------------------------------------------------------------
+
+function findPwsh() {
+  const local = path.join(ROOT, '.tools', 'pwsh', 'pwsh');
+  if (fs.existsSync(local)) return local;
+  try {
+    return execFileSync('sh', ['-c', 'command -v pwsh'], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function powershellSide(pwsh) {
+  process.stderr.write('the PowerShell side: collect.ps1 per sample (stand-in CIM cmdlets, prebuilt instances), timed inside PowerShell\n');
+  if (pwsh === null) {
+    row('PowerShell side: not measured (pwsh is not installed; scripts/install-test-tools.sh installs it)', '', '', null);
+    return;
+  }
+  const rows = await runPowerShellBench({ pwsh, sizes: [12, 128, 1024], runs: QUICK ? 4 : 8, warmup: QUICK ? 4 : 8, log: (r) => process.stderr.write(`  ${JSON.stringify(r)}\n`) });
+  raw.powershell = rows;
+  const find = (vms, script, scope) => rows.find((r) => r.vms === vms && r.script === script && r.scope === scope);
+  for (const vms of [12, 128, 1024]) {
+    const baseline = find(vms, 'baseline-6b5575a', 'full');
+    const full = find(vms, 'current', 'full');
+    const status = find(vms, 'current', 'status');
+    row(
+      `PowerShell ${vms} VMs: baseline 6b5575a Full / collect.ps1 Full / Status, median (CPU)`,
+      `${baseline.medianMs} (${baseline.cpuMedianMs}) / ${full.medianMs} (${full.cpuMedianMs}) / ${status.medianMs} (${status.cpuMedianMs})`,
+      '',
+      null,
+      ' ms',
+    );
+    if (vms === 1024) {
+      row(`PowerShell ${vms} VMs: document sizes, baseline Full / Full / Status`, `${round(baseline.bytes / 1048576, 2)} / ${round(full.bytes / 1048576, 2)} / ${round(status.bytes / 1048576, 2)} MiB`, '', null);
+      const statusRatio = baseline.medianMs / status.medianMs;
+      const fullRatio = baseline.medianMs / full.medianMs;
+      row('PowerShell 1024 VMs: baseline Full ÷ Status sample (median; CPU ratio in brackets)', `${round(statusRatio, 2)}× (${round(baseline.cpuMedianMs / status.cpuMedianMs, 2)}×)`, `≥ ${TARGET.psStatusRatio}×`, statusRatio >= TARGET.psStatusRatio);
+      row('PowerShell 1024 VMs: baseline Full ÷ Full sample (median; CPU ratio in brackets)', `${round(fullRatio, 2)}× (${round(baseline.cpuMedianMs / full.cpuMedianMs, 2)}×)`, `≥ ${TARGET.psFullRatio}×`, fullRatio >= TARGET.psFullRatio);
+    }
+  }
+}
+
+async function receive(pwsh) {
+  process.stderr.write('receiving the document from PowerShell (the pool, the worker file, readFile; and the old stdout path)\n');
+  if (pwsh === null) {
+    row('receiving from PowerShell: not measured (pwsh is not installed)', '', '', null);
+    return;
+  }
+  const result = await runChild('receive.js', [
+    `--pwsh=${pwsh}`,
+    `--runs=${QUICK ? 3 : 5}`,
+    '--mb=10,50,128',
+    '--standin=1024',
+    `--stdout=${QUICK ? '10' : '10,50,128'}`,
+    `--stdout-cap-ms=${TARGET.stdoutCapMs}`,
+  ]);
+  raw.receive = result;
+  const mib = (bytes) => `${round(bytes / 1048576, 1)} MiB`;
+  for (const standIn of result.standIn) {
+    row(
+      `receive: a ${standIn.vms}-VM sample through the pool (stand-in, prebuilt; collect.ps1 -OutFile → readFile), source.sample() → text in Node, Full (${mib(standIn.full.bytes)}) / Status (${mib(standIn.status.bytes)}), median`,
+      `${standIn.full.medianMs} / ${standIn.status.medianMs}`,
+      '',
+      null,
+      ' ms',
+    );
+  }
+  for (const handOver of result.handOver) {
+    const judged = handOver.mb === 10;
+    row(
+      `receive: hand-over of a prepared ${handOver.mb === 128 ? '128 MiB' : `${handOver.mb} MB`} document (${mib(handOver.bytes)}, ${handOver.vms} VMs) through the pool: invoke → worker file → readFile, median (min–max)`,
+      `${handOver.medianMs} (${handOver.minMs}–${handOver.maxMs})`,
+      judged ? `≤ ${TARGET.receive10MbMs}` : '',
+      judged ? handOver.medianMs <= TARGET.receive10MbMs : null,
+      ' ms',
+    );
+  }
+  for (const stdout of result.stdout ?? []) {
+    row(
+      `receive, old path (diagnostic): the same ${mib(stdout.bytes)} through stdout (PowerShellSession.invoke, node-powershell), one run`,
+      stdout.ms === null ? `> ${round(stdout.cappedAtMs / 1000, 0)} s (stopped)` : stdout.ms >= 10_000 ? `${round(stdout.ms / 1000, 1)} s` : `${stdout.ms} ms`,
+      '',
+      null,
+    );
+  }
+  raw.cimQueriesCounted = result.cimQueries;
 }
 
 // --- /metrics throughput and latency ---------------------------------------------------------------
@@ -174,80 +282,89 @@ function startServer(vms) {
   });
 }
 
+/**
+ * Throughput of the exporter and of a minimal server serving the same bytes, gzip and identity. The two
+ * are measured in alternating short runs (minimal, exporter, exporter, minimal, …), so that a change in
+ * the machine's load while they run weighs on both alike; the ratio is of their request counts.
+ */
+async function compareThroughput(label, exporterUrl, minimalUrl, { paths = null, bytes, judged = true } = {}) {
+  const pairs = QUICK ? 1 : 2;
+  const duration = 3;
+  const result = {};
+  for (const gzip of [true, false]) {
+    const encoding = gzip ? 'gzip' : 'identity';
+    const runs = { minimal: [], exporter: [] };
+    for (let pair = 0; pair < pairs; pair++) {
+      const order = pair % 2 === 0 ? ['minimal', 'exporter'] : ['exporter', 'minimal'];
+      for (const name of order) {
+        runs[name].push(await runAutocannon(name === 'minimal' ? minimalUrl : exporterUrl, { connections: 16, duration, gzip, paths }));
+      }
+    }
+    const rate = (list) => list.reduce((sum, r) => sum + r.requestsPerSecond, 0) / list.length;
+    const worstP99 = (list) => Math.max(...list.map((r) => r.latencyP99));
+    const failures = runs.exporter.reduce((sum, r) => sum + r.errors + r.non2xx, 0);
+    const ratio = rate(runs.exporter) / rate(runs.minimal);
+    result[encoding] = { ...runs, ratio };
+    row(
+      `${label} ${encoding} (${round(bytes[encoding] / 1024, 0)} KiB): exporter ÷ minimal server (req/s; worst p99 of ${pairs * 2} alternating ${duration} s runs)`,
+      `${round(ratio, 2)} (${round(rate(runs.exporter), 0)} ÷ ${round(rate(runs.minimal), 0)} req/s; p99 ${worstP99(runs.exporter)} / ${worstP99(runs.minimal)} ms${failures > 0 ? `; ${failures} failed` : ''})`,
+      judged ? `≥ ${TARGET.throughputRatio}` : '',
+      judged ? ratio >= TARGET.throughputRatio && failures === 0 : null,
+    );
+  }
+  return result;
+}
+
 async function throughput(server) {
   process.stderr.write('/metrics at 1024 VMs, 16 keep-alive connections (autocannon)\n');
   const { info } = server;
-  const duration = QUICK ? 3 : 8;
-  const targets = [
-    ['minimal node:http server, same bytes from memory', info.minimal, duration],
-    ['exporter', info.exporter, duration],
-    ['express alone, same bytes from memory (diagnostic)', info.expressFloor, QUICK ? 2 : 4],
-  ];
-  raw.throughput = { bodyBytes: { identity: info.identityBytes, gzip: info.gzipBytes } };
-  for (const gzip of [true, false]) {
-    const encoding = gzip ? 'gzip' : 'identity';
-    const results = {};
-    for (const [name, port, seconds] of targets) {
-      results[name] = await runAutocannon(`http://127.0.0.1:${port}/metrics`, { connections: 16, duration: seconds, gzip });
-    }
-    raw.throughput[encoding] = results;
-    const minimal = results[targets[0][0]];
-    row(`/metrics ${encoding} (${round(info[gzip ? 'gzipBytes' : 'identityBytes'] / 1024, 0)} KiB): minimal server`, minimal.requestsPerSecond, '', null, ' req/s');
-    for (const [name] of targets.slice(1)) {
-      const r = results[name];
-      const ratio = r.requestsPerSecond / minimal.requestsPerSecond;
-      const judged = !name.includes('diagnostic');
-      row(`/metrics ${encoding}: ${name}: ratio to minimal`, ratio, judged ? `≥ ${TARGET.throughputRatio}` : '', judged ? ratio >= TARGET.throughputRatio : null);
-      row(`/metrics ${encoding}: ${name}: req/s, p99 latency`, `${round(r.requestsPerSecond, 0)} req/s, p99 ${r.latencyP99} ms`, '', null);
-    }
-    row(`/metrics ${encoding}: minimal server p99 latency`, minimal.latencyP99, '', null, ' ms');
-  }
+  raw.throughput = await compareThroughput(
+    '/metrics 1024 VMs',
+    `http://127.0.0.1:${info.exporter}/metrics`,
+    `http://127.0.0.1:${info.minimal}/metrics`,
+    { bytes: { gzip: info.gzipBytes, identity: info.identityBytes } },
+  );
 }
 
 async function latencyWhileSampling(server) {
-  process.stderr.write('/metrics latency while 1024-VM samples are processed (gzip, 16 connections)\n');
+  process.stderr.write('/metrics latency while 1024-VM samples are processed (gzip, 16 connections, a sample every second)\n');
   const { info, request } = server;
-  const seconds = QUICK ? 4 : 10;
-  raw.latency = {};
-  for (const [name, port] of [
-    ['exporter', info.exporter],
-  ]) {
-    const url = `http://127.0.0.1:${port}/metrics`;
-    const idle = await timedRequests(url, { connections: 16, durationMs: (seconds * 1000) / 2, gzip: true });
+  const seconds = QUICK ? 4 : 8;
+  const url = `http://127.0.0.1:${info.exporter}/metrics`;
+  const latency = (r) => r.end - r.start;
+  const overlaps = (r, from, to) => r.start < to && r.end > from;
+  const idle = await timedRequests(url, { connections: 16, durationMs: (seconds * 1000) / 2, gzip: true });
+  const idleP99 = percentile(idle.requests.map(latency), 99);
+  raw.latency = { idle: { requests: idle.requests.length, p50: median(idle.requests.map(latency)), p99: idleP99, failures: idle.failures } };
+  row('scrape p99 at 1024 VMs, no sample running (16 clients, gzip)', idleP99, '', null, ' ms');
+  for (const scope of ['full', 'status']) {
     // The load first, then a sample every second while it runs (not at its first, cold requests).
     const loaded = timedRequests(url, { connections: 16, durationMs: (seconds + 1) * 1000, gzip: true });
     await sleep(1000);
-    await request({ type: 'startSampling', intervalMs: 1000 }, 'sampling');
+    await request({ type: 'startSampling', intervalMs: 1000, scope }, 'sampling');
     const busy = await loaded;
     const loadEnded = Math.max(...busy.requests.map((r) => r.end));
-    const windows = (await request({ type: 'stopSampling' }, 'windows')).windows.filter((w) => w.started < loadEnded);
-    const latency = (r) => r.end - r.start;
-    const overlaps = (r, from, to) => r.start < to && r.end > from;
-    const duringProcessing = busy.requests.filter((r) => windows.some((w) => overlaps(r, w.started, w.processed)));
-    // Scrapes while the gzip of the new sample is made on the thread pool, that did not meet the sample's
-    // synchronous part.
-    const duringCompression = busy.requests.filter(
-      (r) => !duringProcessing.includes(r) && windows.some((w) => w.compressed !== null && overlaps(r, w.processed, w.compressed)),
-    );
-    const processingMs = windows.map((w) => w.processed - w.started);
-    const idleP99 = percentile(idle.requests.map(latency), 99);
-    const busyP99 = percentile(duringProcessing.map(latency), 99);
-    const compressionP99 = percentile(duringCompression.map(latency), 99);
-    const longestSample = Math.max(...processingMs);
-    raw.latency[name] = {
-      idle: { requests: idle.requests.length, p50: median(idle.requests.map(latency)), p99: idleP99 },
-      duringProcessing: { requests: duringProcessing.length, p50: median(duringProcessing.map(latency)), p99: busyP99 },
-      duringCompression: { requests: duringCompression.length, p50: median(duringCompression.map(latency)), p99: compressionP99 },
+    const windows = (await request({ type: 'stopSampling' }, 'windows')).windows.filter((w) => w.started < loadEnded && w.published !== null && w.scope === scope);
+    // A scrape that overlapped a sample anywhere from its start to the publication of its body.
+    const during = busy.requests.filter((r) => windows.some((w) => overlaps(r, w.started, w.published)));
+    const sampleMs = windows.map((w) => w.published - w.started);
+    const busyP99 = percentile(during.map(latency), 99);
+    raw.latency[scope] = {
+      duringSample: { requests: during.length, p50: median(during.map(latency)), p99: busyP99 },
       samples: windows.length,
-      sampleWallTimeUnderLoadMs: { median: median(processingMs), max: longestSample },
-      failures: idle.failures + busy.failures,
+      sampleWallTimeUnderLoadMs: { median: median(sampleMs), max: Math.max(...sampleMs) },
+      failures: busy.failures,
     };
-    // Shown, not judged (the issue asks to show it): a scrape that meets a sample waits for the sample's
-    // synchronous part (its time on the event loop, below), never for the source or the compression.
-    row(`${name}: scrape p99 without sampling`, idleP99, '', null, ' ms');
-    row(`${name}: scrape p99 while a sample is processed (${duringProcessing.length} scrapes, ${windows.length} samples)`, busyP99, '', null, ' ms');
-    row(`${name}: scrape p99 while a sample's gzip is made, after its synchronous part (${duringCompression.length} scrapes)`, compressionP99, '', null, ' ms');
-    row(`${name}: a sample from start to published, under this load (median / max; done in slices, scrapes served in between)`, `${round(median(processingMs), 1)} / ${round(longestSample, 1)}`, '', null, ' ms');
+    const name = scope === 'full' ? 'Full' : 'Status';
+    const judged = scope === 'full';
+    row(
+      `scrape p99 while a 1024-VM ${name} sample is processed (16 clients, gzip; ${during.length} scrapes over ${windows.length} samples)${judged ? '' : ' (diagnostic)'}`,
+      busyP99,
+      judged ? `≤ ${TARGET.scrapeP99Ms}` : '',
+      judged ? busyP99 <= TARGET.scrapeP99Ms && busy.failures === 0 : null,
+      ' ms',
+    );
+    row(`a 1024-VM ${name} sample from start to published, under that load (median / max)`, `${round(median(sampleMs), 0)} / ${round(Math.max(...sampleMs), 0)}`, '', null, ' ms');
   }
 }
 
@@ -263,7 +380,7 @@ async function http1024() {
 
 // --- the real exporter process: memory and start-up ---------------------------------------------------
 
-async function startExporter(exporterArgs, { nodeArgs, env, unset = [] } = SHIPPED) {
+async function startExporter(exporterArgs, { nodeArgs, env, unset = [] } = SHIPPED, readyWithinMs = 15_000) {
   const port = await freePort();
   const started = performance.now();
   const environment = { ...process.env, ...env };
@@ -274,7 +391,7 @@ async function startExporter(exporterArgs, { nodeArgs, env, unset = [] } = SHIPP
   });
   const base = `http://127.0.0.1:${port}`;
   let readyAfter = null;
-  while (performance.now() - started < 15_000) {
+  while (performance.now() - started < readyWithinMs && child.exitCode === null) {
     if ((await get(`${base}/-/ready`)) === 200) {
       readyAfter = (performance.now() - started) / 1000;
       break;
@@ -285,6 +402,7 @@ async function startExporter(exporterArgs, { nodeArgs, env, unset = [] } = SHIPP
 }
 
 async function stopExporter(child) {
+  if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await Promise.race([exited, sleep(5000)]);
@@ -295,11 +413,11 @@ async function stopExporter(child) {
 const DEFAULTS = { nodeArgs: [], env: {}, unset: Object.keys(SHIPPED.env) };
 
 async function memory() {
-  process.stderr.write('RSS of dist/main.js serving 1024 VMs (replay source, a new document every second)\n');
+  process.stderr.write('RSS of dist/main.js serving 1024 VMs (replay source, a new Full document every 2 s)\n');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperv-bench-'));
   raw.memory = {};
   try {
-    const stream = new DocumentStream({ vms: 1024, changing: 0.02 });
+    const stream = new DocumentStream({ vms: 1024 });
     const files = Array.from({ length: 4 }, (_, i) => {
       const file = path.join(dir, `sample-${i}.json`);
       fs.writeFileSync(file, stream.nextText());
@@ -311,18 +429,20 @@ async function memory() {
     ]) {
       const replay = path.join(dir, 'replay.json');
       fs.copyFileSync(files[0], replay);
-      const { child, base, readyAfter } = await startExporter(['--source=replay', `--replay.file=${replay}`, '--sample.interval=1s'], runtime);
+      const { child, base, readyAfter } = await startExporter(['--source=replay', `--replay.file=${replay}`, '--sample.interval=2s'], runtime);
       try {
         if (readyAfter === null) throw new Error('the exporter did not become ready');
-        const seconds = QUICK ? 8 : 16;
+        const seconds = QUICK ? 8 : 12;
         const samples = [];
         for (let s = 0; s < seconds; s++) {
           // The next document, as a recording tool would replace it: write aside, rename over.
-          const next = path.join(dir, 'next.json');
-          fs.copyFileSync(files[(s + 1) % files.length], next);
-          fs.renameSync(next, replay);
+          if (s % 2 === 0) {
+            const next = path.join(dir, 'next.json');
+            fs.copyFileSync(files[(s / 2 + 1) % files.length], next);
+            fs.renameSync(next, replay);
+          }
           // Scrapes as Prometheus makes them (gzip), and one without.
-          for (let k = 0; k < 4; k++) await get(`${base}/metrics`, { 'accept-encoding': 'gzip' });
+          for (let k = 0; k < 2; k++) await get(`${base}/metrics`, { 'accept-encoding': 'gzip' });
           await get(`${base}/metrics`);
           await sleep(1000);
           samples.push(rssOf(child.pid).rssMB);
@@ -331,13 +451,11 @@ async function memory() {
         const settled = median(samples.slice(Math.floor(samples.length / 2)));
         raw.memory[name] = { rssSeriesMB: samples, settledMB: settled, peakMB };
         row(
-          `RSS at 1024 VMs, ${name} (median of the last ${samples.length - Math.floor(samples.length / 2)} s)`,
-          settled,
+          `RSS at 1024 VMs, ${name} (median of the last ${samples.length - Math.floor(samples.length / 2)} s; peak VmHWM)`,
+          `${round(settled, 1)} MB (peak ${round(peakMB, 1)})`,
           judged ? `≤ ${TARGET.rssMB}` : '',
           judged ? settled <= TARGET.rssMB : null,
-          ' MB',
         );
-        row(`RSS at 1024 VMs, ${name}: peak (VmHWM)`, peakMB, '', null, ' MB');
       } finally {
         await stopExporter(child);
       }
@@ -366,8 +484,8 @@ async function startup() {
 // --- label churn ---------------------------------------------------------------------------------------
 
 async function churn() {
-  const vms = 32;
-  const samples = QUICK ? 1000 : 10_000;
+  const vms = 16;
+  const samples = QUICK ? 500 : 2000;
   process.stderr.write(`label churn: ${samples} samples of ${vms} VMs, 2 deleted, 2 created and 2 renamed at each\n`);
   const result = await runChild('churn.js', [vms, samples], ['--expose-gc']);
   raw.churn = result;
@@ -378,8 +496,8 @@ async function churn() {
   const rssFirstHalf = Math.max(...points.slice(1, half).map((p) => p.rssMB));
   const rssSecondHalf = Math.max(...points.slice(half).map((p) => p.rssMB));
   const seriesFlat = points.every((p) => p.series === points[0].series && p.vms === vms);
-  row(`churn: VMs created over ${samples} samples`, result.created, '', null);
-  row('churn: series at each checkpoint', [...new Set(points.map((p) => p.series))].join(', '), 'the same throughout', seriesFlat);
+  row(`churn: VMs created over ${samples} samples of ${vms} VMs (${result.seconds} s)`, result.created, '', null);
+  row('churn: series of the /metrics body at each checkpoint', [...new Set(points.map((p) => p.series))].join(', '), 'the same throughout', seriesFlat);
   row(
     `churn: heap after full GC, sample ${first.sample} → ${last.sample}`,
     `${first.heapUsedMB} → ${last.heapUsedMB} MB`,
@@ -396,33 +514,167 @@ async function churn() {
 
 // --- CIM queries ---------------------------------------------------------------------------------------
 
+/** The class names of one `$script:<name> = [ordered]@{ … }` table of collect.ps1. */
+function tableOf(code, name) {
+  const match = new RegExp(`\\$script:${name}\\s*=\\s*\\[ordered\\]@\\{([\\s\\S]*?)\\n\\}`).exec(code);
+  return match === null ? null : [...match[1].matchAll(/^\s*'([A-Za-z_]+)'\s*=/gm)].map((m) => m[1]);
+}
+
 function queries() {
-  const { DOCUMENT_CLASSES } = require(path.join(ROOT, 'dist', 'document', 'classes'));
-  const classes = Object.keys(DOCUMENT_CLASSES).length;
+  const { DOCUMENT_CLASSES, STATUS_CLASSES } = require(path.join(ROOT, 'dist', 'document', 'classes'));
   const script = fs.readFileSync(path.join(ROOT, 'src', 'sources', 'powershell', 'collect.ps1'), 'utf8');
   const code = script
     .split('\n')
     .filter((line) => !/^\s*#/.test(line))
     .join('\n');
-  // One Get-CimInstance, inside the loop over the classes: as many queries as classes, whatever the VMs.
+  const full = tableOf(code, 'HyperVIcClasses');
+  const status = tableOf(code, 'HyperVIcStatusClasses');
+  // One Get-CimInstance in the file (in Get-HyperVIcCimInstances), called once per class of the scope's table.
   const calls = (code.match(/\bGet-CimInstance\b/g) ?? []).length;
-  const inLoop = /foreach\s*\(\s*\$className\s+in\s+\$script:HyperVIcClasses\.Keys\s*\)[\s\S]*Get-CimInstance[^\n]*-ClassName\s+\$className/.test(code);
-  let pwsh = null;
-  try {
-    pwsh = execFileSync('sh', ['-c', 'command -v pwsh || ls .tools/pwsh/pwsh 2>/dev/null'], { cwd: ROOT, encoding: 'utf8' }).trim() || null;
-  } catch {
-    pwsh = null;
-  }
-  raw.queries = { classes, getCimInstanceCalls: calls, oneCallPerClassInLoop: inLoop, pwsh };
+  const inFunction = /function Get-HyperVIcCimInstances\s*\{[\s\S]*?Get-CimInstance @parameters[\s\S]*?\n\}/.test(code);
+  const perClass = /foreach\s*\(\s*\$className\s+in\s+\$classes\.Keys\s*\)\s*\{[\s\S]*?Get-HyperVIcCimInstances\b/.test(code);
+  const sameAsExporter =
+    JSON.stringify(full) === JSON.stringify(Object.keys(DOCUMENT_CLASSES)) && JSON.stringify(status) === JSON.stringify(Object.keys(STATUS_CLASSES));
+  const counted = raw.cimQueriesCounted ?? [];
+  raw.queries = { full, status, getCimInstanceCalls: calls, inFunction, perClass, sameAsExporter, counted };
+  const countedText = counted.length === 0 ? '' : `; counted by the stand-in: ${counted.map((c) => `${c.vms} VMs ${c.full}/${c.status}`).join(', ')}`;
+  const countedOk = counted.every((c) => c.full === TARGET.queriesFull && c.status === TARGET.queriesStatus);
   row(
-    'CIM queries per sample (collect.ps1: one Get-CimInstance per class, none per VM)',
-    `${classes} for 1 VM and for 1024 VMs`,
-    'constant',
-    calls === 1 && inLoop,
+    `CIM queries per sample, Full / Status (collect.ps1: one Get-CimInstance per class of the scope's table, none per VM${countedText})`,
+    `${full?.length} / ${status?.length}`,
+    `${TARGET.queriesFull} / ${TARGET.queriesStatus}, whatever the VMs`,
+    full?.length === TARGET.queriesFull && status?.length === TARGET.queriesStatus && calls === 1 && inFunction && perClass && sameAsExporter && countedOk,
   );
   process.stderr.write(
-    `  (proven by running the script: test/sources/powershell/collectGolden.pwsh.test.ts, "the number of CIM queries per sample is the same for 1 and for 1024 VMs"${pwsh ? `; pwsh is at ${pwsh}` : '; pwsh is not installed here, so that test is skipped'})\n`,
+    '  (proven in the tests by running the script: test/sources/powershell/collectScope.pwsh.test.ts, "one Get-CimInstance per class: 13 for Full and 7 for Status, at 1 and at 64 VMs", and collectGolden.pwsh.test.ts at 1 and 1024 VMs)\n',
   );
+}
+
+// --- many hosts ------------------------------------------------------------------------------------------
+
+/** utime + stime of a process, in seconds (Linux). */
+function cpuSecondsOf(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of /proc/PID/stat; the slice starts at field 3.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function startMinimal(base, targets) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'minimal.js'), [base, targets.join(',')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('message', (message) => message.type === 'ready' && resolve({ child, info: message }));
+    child.on('error', reject);
+    child.on('exit', (code) => code !== 0 && code !== null && reject(new Error(`minimal server exited with ${code}`)));
+  });
+}
+
+async function manyHosts() {
+  const hosts = 64;
+  const vms = 128;
+  const intervalS = 15;
+  const rounds = QUICK ? 1 : 2;
+  process.stderr.write(`many hosts: dist/main.js --config.file with ${hosts} simulator hosts of ${vms} VMs (${hosts * vms} VMs)\n`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperv-bench-hosts-'));
+  const names = Array.from({ length: hosts }, (_, i) => `hv${String(i + 1).padStart(2, '0')}`);
+  const config = path.join(dir, 'hosts.yml');
+  fs.writeFileSync(config, `hosts:\n${names.map((name, i) => `  - name: ${name}\n    simulator: { vms: ${vms}, seed: ${i + 1} }\n`).join('')}`);
+  raw.hosts = { hosts, vms, intervalS };
+  try {
+    // 1. The hosts sampled once at start and then not for an hour: what the exporter costs without
+    //    sampling (timers, GC), and /probe served without samples in between, as /metrics is measured
+    //    at 1024 VMs (what a sample does to scrapes is the latency scenario's).
+    {
+      const { child, base, readyAfter } = await startExporter([`--config.file=${config}`, '--sample.interval=1h', '--sample.max-age=0s'], SHIPPED, 90_000);
+      try {
+        if (readyAfter === null) throw new Error(`the exporter with ${hosts} hosts did not become ready`);
+        await sleep(2000);
+        const idleWindowS = QUICK ? 4 : 5;
+        const before = cpuSecondsOf(child.pid);
+        await sleep(idleWindowS * 1000);
+        raw.hosts.idleCpuShare = (cpuSecondsOf(child.pid) - before) / idleWindowS;
+        const { child: minimal, info } = await startMinimal(base, names);
+        try {
+          raw.hosts.throughput = await compareThroughput(`/probe, rotation over the ${hosts} hosts,`, base, `http://127.0.0.1:${info.port}`, {
+            paths: names.map((name) => `/probe?target=${name}`),
+            bytes: { gzip: info.gzipBytes, identity: info.identityBytes },
+          });
+        } finally {
+          minimal.kill();
+        }
+      } finally {
+        await stopExporter(child);
+      }
+    }
+    // 2. Sampling every 15 s, as shipped.
+    const { child, base, readyAfter } = await startExporter([`--config.file=${config}`, `--sample.interval=${intervalS}s`], SHIPPED, 90_000);
+    try {
+      if (readyAfter === null) throw new Error(`the exporter with ${hosts} hosts did not become ready`);
+      raw.hosts.readyAfterS = readyAfter;
+      row(`${hosts} hosts × ${vms} VMs: start-up to every host ready (/-/ready; --sample.concurrency 4)`, readyAfter, '', null, ' s');
+      // Every host samples at start and then every interval on its own clock; the window starts half an
+      // interval after ready and spans whole intervals, so that it holds `rounds` samples of every host.
+      await sleep((intervalS * 1000) / 2);
+      const cpuBefore = cpuSecondsOf(child.pid);
+      const rss = [];
+      const windowS = rounds * intervalS;
+      const windowStarted = performance.now();
+      while (performance.now() - windowStarted < windowS * 1000) {
+        await sleep(1000);
+        rss.push(rssOf(child.pid).rssMB);
+      }
+      const cpuS = cpuSecondsOf(child.pid) - cpuBefore;
+      const elapsedS = (performance.now() - windowStarted) / 1000;
+      const share = cpuS / elapsedS - raw.hosts.idleCpuShare;
+      const perSampleMs = ((share * elapsedS) / rounds / hosts) * 1000;
+      raw.hosts.cpu = { seconds: cpuS, windowS: elapsedS, share, perSampleMs };
+      row(
+        `${hosts} hosts × ${vms} VMs at a ${intervalS} s interval (simulator: every sample Full): Node CPU for sampling (process CPU over ${rounds} round(s), ${round(elapsedS, 0)} s, less idle ${round(raw.hosts.idleCpuShare * 100, 2)} %)`,
+        `${round(share * 100, 1)} % of one core (${round(perSampleMs, 1)} ms per sample)`,
+        `≤ ${TARGET.hostsCpuShare * 100} %`,
+        share <= TARGET.hostsCpuShare,
+      );
+      // What the same hosts would cost through PowerShell sources, which take a Status sample between two
+      // Full ones (every 5 min): from the 128-VM processing figures (CPU per sample), not measured here.
+      const p128 = (scope) => raw.processing?.find((r) => r.vms === 128 && r.scope === scope)?.cpu.median;
+      if (p128('full') !== undefined && p128('status') !== undefined) {
+        const perSample = (p128('full') + 19 * p128('status')) / 20;
+        raw.hosts.estimatedWithStatusShare = (perSample * hosts) / (intervalS * 1000);
+        row(
+          `${hosts} hosts × ${vms} VMs, estimate with Status samples (1 Full in 20; 128-VM processing CPU: Full ${p128('full')} ms, Status ${p128('status')} ms; diagnostic)`,
+          `${round(raw.hosts.estimatedWithStatusShare * 100, 1)} % of one core`,
+          '',
+          null,
+        );
+      }
+      const { peakMB } = rssOf(child.pid);
+      const settled = median(rss);
+      raw.hosts.rss = { seriesMB: rss, settledMB: settled, peakMB };
+      row(`${hosts} hosts × ${vms} VMs: RSS as shipped (median over the CPU window; peak VmHWM)`, `${round(settled, 1)} MB (peak ${round(peakMB, 1)})`, `≤ ${TARGET.hostsRssMB}`, settled <= TARGET.hostsRssMB, '');
+      // Diagnostic: /probe (gzip) over one whole interval while the hosts are sampled.
+      const busy = await runAutocannon(base, { connections: 16, duration: QUICK ? 5 : intervalS, gzip: true, paths: names.map((name) => `/probe?target=${name}`) });
+      raw.hosts.throughputWhileSampling = busy;
+      const idleGzip = raw.hosts.throughput?.gzip?.exporter;
+      const idleRate = idleGzip ? idleGzip.reduce((sum, r) => sum + r.requestsPerSecond, 0) / idleGzip.length : null;
+      row(
+        `/probe gzip, rotation over the ${hosts} hosts, over one ${intervalS} s interval while they are sampled (diagnostic)`,
+        `${round(busy.requestsPerSecond, 0)} req/s, p99 ${busy.latencyP99} ms${idleRate === null ? '' : ` (${round(idleRate, 0)} req/s, p99 ${Math.max(...idleGzip.map((r) => r.latencyP99))} ms without sampling)`}`,
+        '',
+        null,
+      );
+    } finally {
+      await stopExporter(child);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // --- table ---------------------------------------------------------------------------------------------
@@ -452,22 +704,37 @@ async function main() {
   const before = machine();
   process.stderr.write(`hyperv-ic-exporter bench on ${before.cpus} × ${before.cpuModel}, ${before.node}, load average ${before.loadAverage.join(' ')}${QUICK ? ' (quick)' : ''}\n`);
   if (!fs.existsSync(MAIN)) throw new Error('dist/ is missing: npm run build first (npm run bench does)');
-  if (wanted('processing')) await processing();
-  if (wanted('http') || wanted('latency')) await http1024();
-  if (wanted('memory')) await memory();
-  if (wanted('churn')) await churn();
-  if (wanted('startup')) await startup();
-  if (wanted('queries')) queries();
+  const loads = [];
+  const scenario = async (name, run) => {
+    if (!wanted(name)) return;
+    const started = Date.now();
+    const loadBefore = os.loadavg().map((l) => round(l, 2));
+    await run();
+    loads.push({ scenario: name, seconds: round((Date.now() - started) / 1000, 0), loadBefore, loadAfter: os.loadavg().map((l) => round(l, 2)) });
+  };
+  const pwsh = findPwsh();
+  await scenario('processing', processing);
+  if (wanted('http') || wanted('latency')) await scenario(wanted('http') ? 'http' : 'latency', http1024);
+  await scenario('memory', memory);
+  await scenario('churn', churn);
+  await scenario('startup', startup);
+  await scenario('hosts', manyHosts);
+  await scenario('powershell', () => powershellSide(pwsh));
+  await scenario('receive', () => receive(pwsh));
+  await scenario('queries', async () => queries());
   printTable();
 
   const failed = rows.filter((r) => r.pass === false);
+  const after = os.loadavg().map((l) => round(l, 2));
   const result = {
     startedAt: startedAt.toISOString(),
     seconds: round((Date.now() - startedAt.getTime()) / 1000, 0),
     quick: QUICK,
     only: ONLY,
-    machine: { ...before, loadAverageAfter: os.loadavg().map((l) => round(l, 2)) },
+    machine: { ...before, loadAverageAfter: after },
+    scenarios: loads,
     runtime: SHIPPED_TEXT,
+    pwsh,
     targets: TARGET,
     rows,
     raw,
@@ -478,7 +745,8 @@ async function main() {
   const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`\n${failed.length === 0 ? 'all targets met' : `${failed.length} target(s) missed: ${failed.map((r) => r.figure).join('; ')}`} (${result.seconds} s; ${path.relative(ROOT, file)})\n`);
+  process.stdout.write(`\nload average (1, 5, 15 min) at the start ${before.loadAverage.join(' ')}, at the end ${after.join(' ')}; per scenario in ${path.relative(ROOT, file)}\n`);
+  process.stdout.write(`${failed.length === 0 ? 'all targets met' : `${failed.length} target(s) missed: ${failed.map((r) => r.figure).join('; ')}`} (${result.seconds} s; ${path.relative(ROOT, file)})\n`);
 }
 
 main().catch((error) => {

@@ -1,48 +1,68 @@
 'use strict';
-// The exporter's HTTP side in a child process, wired as src/main.ts wires it (ExporterMetrics with the
-// process metrics, ScrapeBody, Sampler, Scheduler, createApp behind node:http), with a source that hands
-// out prepared 1024-VM sample texts in turn; and, on a second port, a minimal node:http server that
-// serves the same bytes from memory. The parent (the load generator) talks to it over IPC.
+// The exporter's HTTP side for one host in a child process, wired as src/main.ts and src/hosts.ts
+// (serve, sampleOneHost) wire it: a HostSampler with the collectors and singleHostMetricsPage (process metrics included), a
+// Scheduler, createRequestListener + oneHostView behind createReloadableHttpServer (--web.max-requests
+// 40, no web config). Its source hands out prepared sample texts of a <vms>-VM host in turn. On a second
+// port, a minimal node:http server serves the same bytes from memory. The parent (the load generator)
+// talks to it over IPC.
 //   node bench/server.js <vms>
+const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const pino = require('pino');
 const { DocumentStream } = require('./lib/documents');
-const { TimedScrapeBody, dist } = require('./lib/harness');
+const { createSampling, sampleToPublication, dist, VERSION } = require('./lib/harness');
 
-const express = require('express');
-const { createRequestListener } = require(path.join(dist, 'app'));
-const { SharedRender } = require(path.join(dist, 'metrics/sharedRender'));
-const { ExporterMetrics } = require(path.join(dist, 'metrics/exporterMetrics'));
-const { Sampler } = require(path.join(dist, 'sampling/sampler'));
-const { SampleProcessor } = require(path.join(dist, 'sampling/sampleProcessor'));
+const app = require(path.join(dist, 'app'));
+const { createRequestListener } = app;
+// oneHostView: in dist/hosts.js (where main's sampleOneHost is), formerly in dist/app.js.
+const { oneHostView } = fs.existsSync(path.join(dist, 'hosts.js')) ? require(path.join(dist, 'hosts')) : app;
 const { Scheduler } = require(path.join(dist, 'sampling/scheduler'));
-const { VERSION } = require(path.join(dist, 'version'));
+const { createReloadableHttpServer } = require(path.join(dist, 'server/httpServer'));
 
 const now = () => performance.timeOrigin + performance.now();
 
 async function main() {
   const vms = Number(process.argv[2] ?? 1024);
-  // A few successive samples of a host whose KVP items sometimes change, served in turn.
-  const stream = new DocumentStream({ vms, changing: 0.02 });
-  const texts = Array.from({ length: 4 }, () => stream.nextText());
+  // A few successive samples of the host, served in turn, Full or Status as the sampler asks. Every
+  // sample is Full (the heavier kind) unless the parent asks for Status samples (a Full one, then Status).
+  const stream = new DocumentStream({ vms });
+  const ticks = Array.from({ length: 4 }, () => {
+    const tick = stream.next();
+    return { full: tick.full, status: tick.status };
+  });
   let turn = 0;
-  const source = { name: 'replay', sample: async () => ({ text: texts[turn++ % texts.length] }), close: async () => undefined };
+  let fullIntervalMs = 0;
+  let asked = [];
+  const next = (scope) => {
+    asked.push(scope);
+    return { text: ticks[turn++ % ticks.length][scope] };
+  };
+  const { sampler, logger } = createSampling({ next, fullIntervalMs: () => fullIntervalMs });
+  await sampler.publishInitial();
 
-  const metrics = new ExporterMetrics({ version: VERSION, source: 'replay', processMetrics: true });
-  const body = new TimedScrapeBody();
-  const logger = pino({ level: 'silent' });
-  const sampler = new Sampler({ source, processor: new SampleProcessor(), metrics, body, logger });
-  // Each sample's time on the event loop and until its gzip was ready, as wall-clock ms.
+  // Each sample's window, wall-clock ms: started, its work on the event loop done (sample() resolved),
+  // and its body published (rendered page, encoded and gzipped on the thread pool).
   const windows = [];
+  let open = null;
+  sampler.onPublish(() => {
+    if (open !== null) {
+      open.published = now();
+      open = null;
+    }
+  });
   const timedSampler = {
     async sample(signal) {
-      const started = now();
-      await sampler.sample(signal);
-      const processed = now();
-      const window = { started, processed, compressed: null };
-      windows.push(window);
-      void body.lastCompressed.then(() => (window.compressed = now()));
+      const window = { started: now(), sampled: null, published: null, scope: null };
+      asked = [];
+      try {
+        await sampler.sample(signal);
+      } finally {
+        window.sampled = now();
+        // What the sample was: Full if the sampler asked for a Full document at all.
+        window.scope = asked.includes('full') ? 'full' : 'status';
+        windows.push(window);
+        open = window;
+      }
     },
     succeeded: (d) => sampler.succeeded(d),
     failed: (e, d) => sampler.failed(e, d),
@@ -50,18 +70,13 @@ async function main() {
   };
   let scheduler = null;
 
-  // Wired as src/main.ts wires it: /metrics ahead of express, the exporter's own metrics shared
-  // between scrapes within a second and renewed after every sample outcome.
-  const shared = new SharedRender(() => metrics.render(), { maxAgeMs: 1000, version: () => sampler.outcomes });
-  const app = createRequestListener({ telemetryPath: '/metrics', version: VERSION, source: 'replay', state: () => sampler.state, body, exporterMetricsText: () => shared.get(), logger });
-  const exporter = http.createServer(app);
+  const listener = createRequestListener({ telemetryPath: '/metrics', version: VERSION, logger, ...oneHostView('replay', () => sampler.current) });
+  const exporter = createReloadableHttpServer(listener, { maxRequests: 40, logger }).server;
   await new Promise((resolve) => exporter.listen(0, '127.0.0.1', resolve));
 
-  // The first sample, compressed, then the bytes a scrape gets, for the minimal server.
-  await timedSampler.sample(new AbortController().signal);
-  await body.lastCompressed;
-  const identity = Buffer.concat(body.compose(await metrics.render(), false).chunks);
-  const gzip = Buffer.concat(body.compose(await metrics.render(), true).chunks);
+  // The first sample, published; then the bytes a scrape gets, for the minimal server.
+  const first = await sampleToPublication(sampler);
+  const { identity, gzip } = sampler.current.body;
   function serveFromMemory(request, response) {
     const gz = /\bgzip\b/.test(request.headers['accept-encoding'] ?? '');
     const bytes = gz ? gzip : identity;
@@ -76,27 +91,18 @@ async function main() {
   const minimal = http.createServer(serveFromMemory);
   await new Promise((resolve) => minimal.listen(0, '127.0.0.1', resolve));
 
-  // Express itself serving the bytes from memory: what the framework alone costs per request.
-  const floorApp = express();
-  floorApp.disable('x-powered-by');
-  floorApp.disable('etag');
-  floorApp.get('/metrics', serveFromMemory);
-  const expressFloor = http.createServer(floorApp);
-  await new Promise((resolve) => expressFloor.listen(0, '127.0.0.1', resolve));
-
   process.on('message', async (message) => {
     if (message.type === 'startSampling') {
       windows.length = 0;
+      fullIntervalMs = message.scope === 'status' ? 3_600_000 : 0;
       scheduler = new Scheduler({ intervalMs: message.intervalMs, timeoutMs: 30_000, maxAgeMs: 3_600_000 }, timedSampler);
       scheduler.start();
       process.send({ type: 'sampling' });
     } else if (message.type === 'stopSampling') {
       await scheduler?.stop();
       scheduler = null;
-      await new Promise((resolve) => setTimeout(resolve, 300)); // the last compression
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the last publication
       process.send({ type: 'windows', windows });
-    } else if (message.type === 'memory') {
-      process.send({ type: 'memory', rss: process.memoryUsage().rss });
     } else if (message.type === 'exit') {
       process.exit(0);
     }
@@ -104,11 +110,10 @@ async function main() {
   process.send({
     type: 'ready',
     exporter: exporter.address().port,
-    expressFloor: expressFloor.address().port,
     minimal: minimal.address().port,
     identityBytes: identity.length,
     gzipBytes: gzip.length,
-    processMs: windows[0].processed - windows[0].started,
+    firstSampleMs: first.published - first.started,
   });
 }
 

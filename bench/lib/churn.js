@@ -1,8 +1,8 @@
 'use strict';
 // A host whose VMs come and go: at every sample some VMs are deleted and as many created (each from
 // the same simulated template as the VM it replaces, so the number of series should stay exactly the
-// same), and some renamed. Texts are assembled from per-instance lines in the layout serializeDocument
-// writes, so that 10 000 samples take seconds to generate.
+// same), and some renamed. Texts are Full documents in collect.ps1's layout (one class per line),
+// assembled from instances serialized once, so that thousands of samples take seconds to generate.
 const path = require('node:path');
 
 const dist = path.join(__dirname, '..', '..', 'dist');
@@ -88,9 +88,9 @@ class ChurnHost {
       } else {
         for (const vm of this.vms) for (const line of vm.lines.get(className) ?? []) lines.push(line);
       }
-      return `${JSON.stringify(className)}:[\n${lines.join(',\n')}${lines.length > 0 ? '\n' : ''}]`;
+      return `${JSON.stringify(className)}:[${lines.join(',')}]`;
     });
-    return `{"schemaVersion":1,"computerName":"HV-CHURN","collectedAt":"${collectedAt}","classes":{\n${blocks.join(',\n')}\n}}\n`;
+    return `{"schemaVersion":1,"scope":"full","computerName":"HV-CHURN","collectedAt":"${collectedAt}","classes":{\n${blocks.join(',\n')}\n}}`;
   }
 }
 

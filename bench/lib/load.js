@@ -10,10 +10,17 @@ const PipelinedRequestsQueue = require('autocannon/lib/pipelinedRequestsQueue');
 // are still counted (throughput) from the parser's body events.
 PipelinedRequestsQueue.prototype.addBody = function addBody() {};
 
-function runAutocannon(url, { connections = 16, duration = 10, gzip = false } = {}) {
+/** autocannon against `url`; with `paths`, each connection asks for them in turn (a rotation over targets). */
+function runAutocannon(url, { connections = 16, duration = 10, gzip = false, paths = null } = {}) {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url, connections, duration, headers: gzip ? { 'accept-encoding': 'gzip' } : {} },
+      {
+        url,
+        connections,
+        duration,
+        headers: gzip ? { 'accept-encoding': 'gzip' } : {},
+        ...(paths === null ? {} : { requests: paths.map((path) => ({ method: 'GET', path })) }),
+      },
       (error, result) => {
         if (error) return reject(error);
         resolve({
