@@ -107,11 +107,16 @@ function specOf(host: HostConfig, origin: HostSpec['origin']): HostSpec {
   };
 }
 
+/** A host name without its domain, lower-cased: `HV01.corp.example` → `hv01`. */
+function shortName(name: string): string {
+  return (name.split('.')[0] ?? '').toLowerCase();
+}
+
 /** Whether a cluster node is the machine the exporter runs on (then it is sampled locally, not over WinRM). */
 function isThisComputer(name: string): boolean {
   const local = hostname().toLowerCase();
   const node = name.toLowerCase();
-  return node === local || node === local.split('.')[0] || node.split('.')[0] === local;
+  return node === local || node === shortName(local) || shortName(node) === local;
 }
 
 /** The hosts of --config.file (and of the failover cluster): each served at /probe?target=, /metrics has the exporter's own. */
@@ -150,9 +155,12 @@ export async function sampleManyHosts({ config, exporter, logger, preloadModules
       onNodes: async (nodes) => {
         // A node that a configured host already samples (by name, or by its address) is left to it.
         const configured = new Set(
-          file.hosts.flatMap((host) => [host.name, ...(host.source.kind === 'powershell' && host.source.computerName !== undefined ? [host.source.computerName, host.source.computerName.split('.')[0] ?? ''] : [])].map((name) => name.toLowerCase())),
+          file.hosts.flatMap((host) => [
+            host.name.toLowerCase(),
+            ...(host.source.kind === 'powershell' && host.source.computerName !== undefined ? [host.source.computerName.toLowerCase(), shortName(host.source.computerName)] : []),
+          ]),
         );
-        const discovered = nodes.filter((node) => !configured.has(node.name.toLowerCase()) && !configured.has((node.name.split('.')[0] ?? '').toLowerCase()));
+        const discovered = nodes.filter((node) => !configured.has(node.name.toLowerCase()) && !configured.has(shortName(node.name)));
         const specs = discovered.map((node) => {
           // This machine's own node is sampled locally, the others through WinRM.
           const source: HostSourceConfig = isThisComputer(node.name) ? { kind: 'powershell' } : { kind: 'powershell', computerName: node.name };

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=8 --heap-growing-percent=25
-// The runtime settings above keep memory small and flat at 1024 VMs (docs/performance.md): a 2 MiB
+// The runtime settings above keep memory small and flat at 1024 VMs (docs/performance.md): an 8 MiB
 // young generation, an old generation let grow 25% over what is live before it is collected, and on
 // Linux glibc with two arenas and every block of 128 KiB or more mapped on its own (so given back when
 // freed). `env -S` applies them when the file is run as a program; npm's Windows shims copy them too.
@@ -41,7 +41,6 @@ class StartError extends Error {
     super(message);
   }
 }
-
 
 /** `sample`: one Full sample document from the configured source to stdout, as the source produced it. */
 async function printOneSample(source: SampleSource, config: Config): Promise<void> {
@@ -120,7 +119,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       if (stopping || sampling === null) return;
       logger.info('SIGHUP: reloading');
       await sampling.reload();
-      if (config.web.configFile !== undefined && http !== null) await http.reloadWebConfig();
+      await http?.reloadWebConfig();
     }).catch((error: unknown) => logger.error({ err: error }, 'SIGHUP: reload failed; keeping the running configuration'));
   });
 

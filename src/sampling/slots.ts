@@ -33,11 +33,6 @@ export class Slots {
     });
   }
 
-  /** Samples running now. */
-  get inUse(): number {
-    return this.size - this.free;
-  }
-
   private releaser(): () => void {
     let released = false;
     return () => {

@@ -15,13 +15,13 @@ import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS } from '../../src/document/cla
 import { parseKvpItem } from '../../src/document/kvp';
 import { DEFAULT_LIMITS } from '../../src/document/limits';
 import { COLLECTORS } from '../../src/metrics/collectors';
-import { renderModel } from '../helpers/render';
 import { SampleError, type RawSample } from '../../src/contract/sample';
 import { Diagnostics } from '../../src/document/diagnostics';
-import { decodeRawSample, parseDocument } from '../../src/document/parse';
+import { parseDocument } from '../../src/document/parse';
 import { vmSetOf } from '../../src/document/vmSet';
 import { buildHostModel } from '../../src/model/buildHostModel';
 import { ExpositionError, findSeries, parseExposition, promtoolCheck } from '../helpers/exposition';
+import { processSample as processFullSample, renderModel } from '../helpers/pipeline';
 import { describeWithTools, toolPath } from '../helpers/testTools';
 import { ALL_OK, buildDocument, KVP_ITEM_CLASS, kvpItem, xmlText, type VmSpec } from '../sampling/support';
 
@@ -253,11 +253,9 @@ interface Outcome {
   readonly dropped: readonly string[];
 }
 
-/** The pure path HostSampler runs for a Full sample: decode, parse, build the model. */
-function processSample(raw: RawSample): { model: ReturnType<typeof buildHostModel>; diagnostics: Diagnostics } {
-  const diagnostics = new Diagnostics();
-  const model = buildHostModel(parseDocument(decodeRawSample(raw), diagnostics), diagnostics, { kvpExport: { keys: EXPORT_KEYS, maxPerVm: 32 } });
-  return { model, diagnostics };
+/** The pure path HostSampler runs for a Full sample (decode, parse, build the model), with the allow-listed KVP keys. */
+function processSample(raw: RawSample): ReturnType<typeof processFullSample> {
+  return processFullSample(raw, DEFAULT_LIMITS, { keys: EXPORT_KEYS, maxPerVm: 32 });
 }
 
 /** Runs one raw sample through the pure path and checks every property; returns the exposition. */

@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COLLECTORS } from '../../src/metrics/collectors';
-import { renderModel } from '../helpers/render';
-import { processSample } from '../helpers/pipeline';
+import { processSample, renderModel } from '../helpers/pipeline';
 import { describeWithTools, toolPath } from '../helpers/testTools';
 
 /**
