@@ -63,7 +63,12 @@ describeWithPwsh('cluster discovery through the PowerShell pool', () => {
     // HV03 joins, HV01 leaves.
     workspace.control({ fixture: SINGLE, hosts: { HV01: SINGLE, HV02: MIXED, HV03: SINGLE, 'hv04.corp.example': MIXED }, clusterNodes: nodes('HV02', 'HV03', 'HV04') });
     await waitFor('the new node list', async () => (await targets()).join() === 'HV02,HV03,hv04', 10_000);
-    await waitFor('HV03 sampled', async () => valueOf(parseExposition((await request(app).get('/probe?target=hv03')).text), 'hyperv_up') === 1, 15_000);
+    // Until its first sample ends, a new host's /probe answers 503 "Starting", which is no exposition.
+    const hv03Up = async (): Promise<boolean> => {
+      const response = await request(app).get('/probe?target=hv03');
+      return response.status === 200 && valueOf(parseExposition(response.text), 'hyperv_up') === 1;
+    };
+    await waitFor('HV03 sampled', hv03Up, 15_000);
     await request(app).get('/probe?target=hv01').expect(404);
 
     // The cluster cannot be read: the hosts of the last good read are kept, and the exporter says so.
