@@ -9,6 +9,12 @@ export interface ClusterNodeAnswer {
   readonly state: number;
 }
 
+/** MSCluster_Node.State is uint32: CLUSTER_NODE_STATE's -1 (unknown) arrives as 4294967295; anything else unreadable is unknown too. */
+export function clusterNodeState(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return -1;
+  return value === 0xffffffff ? -1 : value;
+}
+
 /**
  * The nodes of the failover cluster this host belongs to (root/MSCluster MSCluster_Node), read through
  * a process of the pool. Node names become host addresses, so each must be one (else the answer is refused).
@@ -23,7 +29,7 @@ export async function readClusterNodes(pool: PowerShellPool, signal: AbortSignal
     const state = record['State'];
     if (typeof name !== 'string') throw new SampleError('output_unparseable', 'a cluster node without a name');
     try {
-      return { name: validateHostAddress(name), state: typeof state === 'number' ? state : -1 };
+      return { name: validateHostAddress(name), state: clusterNodeState(state) };
     } catch (error) {
       if (error instanceof InvalidHostAddressError) throw new SampleError('output_unparseable', `cluster node name: ${error.message}`);
       throw error;

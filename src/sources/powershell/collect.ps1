@@ -378,8 +378,8 @@ function Get-HyperVIcSample {
 
 function Get-HyperVIcClusterNode {
     # The failover cluster's nodes as this host (or -ComputerName) sees them: one query of
-    # root/MSCluster MSCluster_Node. State is uint32 in the class; its documented unknown value -1
-    # (CLUSTER_NODE_STATE) arrives as 4294967295 and is written as -1.
+    # root/MSCluster MSCluster_Node. State is written as the class delivers it (uint32; clusterNodes.ts
+    # reads its documented unknown value -1, which arrives as 4294967295).
     [CmdletBinding()]
     param(
         [string] $ComputerName = '',
@@ -405,11 +405,7 @@ function Get-HyperVIcClusterNode {
             -CimSession $session -OperationTimeoutSec $OperationTimeoutSec
         $nodes = [System.Collections.Generic.List[object]]::new()
         foreach ($instance in $instances) {
-            $state = $instance.State
-            if ($null -ne $state) {
-                if ([int64]$state -eq 4294967295) { $state = -1 } else { $state = [int64]$state }
-            }
-            $nodes.Add([ordered]@{ Name = [string]$instance.Name; State = $state })
+            $nodes.Add([ordered]@{ Name = [string]$instance.Name; State = $instance.State })
         }
         $answer = [ordered]@{ nodes = $nodes.ToArray() }
         return ConvertTo-HyperVIcAsciiJson -Json (ConvertTo-Json -InputObject $answer -Depth 3 -Compress)

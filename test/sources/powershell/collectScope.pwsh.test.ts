@@ -283,7 +283,7 @@ describeWithPwsh('collect.ps1 called directly: scopes, -OutFile, CIM sessions, c
     ]);
   });
 
-  test('Get-HyperVIcClusterNode: one MSCluster_Node query, one line, always an array, State as CLUSTER_NODE_STATE', async () => {
+  test('Get-HyperVIcClusterNode: one MSCluster_Node query, one line, always an array, State as the class delivers it (uint32)', async () => {
     const nodes = [
       { Name: 'HV01', State: 0 },
       { Name: 'HV02', State: -1 },
@@ -291,7 +291,8 @@ describeWithPwsh('collect.ps1 called directly: scopes, -OutFile, CIM sessions, c
       { Name: 'Kn\u00f6tchen', State: 3 },
     ];
     serve(fixturePath('single-vm.json'), { clusterNodes: nodes });
-    expect(JSON.parse(await runLine('Get-HyperVIcClusterNode'))).toEqual({ nodes });
+    // The stand-in delivers -1 as the uint32 a real host does; the script passes it on, clusterNodes.ts reads it.
+    expect(JSON.parse(await runLine('Get-HyperVIcClusterNode'))).toEqual({ nodes: nodes.map((node) => (node.State === -1 ? { ...node, State: 4294967295 } : node)) });
     expect(workspace.calls().map(({ command, Namespace, ClassName, Property, CimSession, OperationTimeoutSec }) => ({ command, Namespace, ClassName, Property, CimSession, OperationTimeoutSec }))).toEqual([
       { command: 'Get-CimInstance', Namespace: 'root/MSCluster', ClassName: 'MSCluster_Node', Property: ['Name', 'State'], CimSession: null, OperationTimeoutSec: null },
     ]);
