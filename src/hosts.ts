@@ -10,7 +10,7 @@ import type { Body, CurrentSample, HostState } from './sampling/currentSample';
 import { HostSampler } from './sampling/hostSampler';
 import { HostSet, type HostSpec } from './sampling/hostSet';
 import { Scheduler } from './sampling/scheduler';
-import { Slots } from './sampling/slots';
+import { Slots } from './contract/slots';
 import { createSource, type SourceOptions } from './sources/createSource';
 import { readClusterNodes } from './sources/powershell/clusterNodes';
 import type { PowerShellPool } from './sources/powershell/pool';

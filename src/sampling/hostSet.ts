@@ -5,7 +5,7 @@ import type { KvpExport } from '../model/kvpExport';
 import { compressBody, type Body, type CurrentSample, type HostState } from './currentSample';
 import { HostSampler } from './hostSampler';
 import { Scheduler } from './scheduler';
-import type { Slots } from './slots';
+import type { Slots } from '../contract/slots';
 
 /** One host to sample: its name (the /probe target), timing, and where it came from. */
 export interface HostSpec {

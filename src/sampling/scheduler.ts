@@ -1,5 +1,5 @@
 import { SampleError } from '../contract/sample';
-import type { Slots } from './slots';
+import type { Slots } from '../contract/slots';
 
 export interface SchedulerOptions {
   readonly intervalMs: number;

@@ -2,7 +2,7 @@ import type { SampleSource } from '../../src/contract/sample';
 import { COLLECTORS } from '../../src/metrics/collectors';
 import { hostPage, multiHostMetricsPage } from '../../src/metrics/pages';
 import { HostSet, type HostSpec } from '../../src/sampling/hostSet';
-import { Slots } from '../../src/sampling/slots';
+import { Slots } from '../../src/contract/slots';
 import { parseExposition, valueOf } from '../helpers/exposition';
 import { ScriptedSource, cleanDocument, memoryLogger, sleep, waitFor, type Behaviour } from './support';
 

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { linkSignals } from '../../contract/abort';
 import { SampleError } from '../../contract/sample';
+import { Slots } from '../../contract/slots';
 import { DEFAULT_RESTART_BACKOFF, PowerShellWorker, type RestartBackoff } from './worker';
 
 export interface PowerShellPoolOptions {
@@ -34,7 +36,8 @@ const DEFAULT_KILL_GRACE_MS = 2_000;
 export class PowerShellPool {
   private readonly workers: PowerShellWorker[];
   private readonly idle: PowerShellWorker[];
-  private readonly waiting: Array<{ resolve: (worker: PowerShellWorker) => void; reject: (error: unknown) => void; signal: AbortSignal; onAbort: () => void }> = [];
+  /** One slot per worker: a slot held is a worker taken from `idle`. */
+  private readonly slots: Slots;
   private readonly lifetime = new AbortController();
   private readonly directory: string;
   private closing: Promise<void> | undefined;
@@ -65,15 +68,28 @@ export class PowerShellPool {
         }),
     );
     this.idle = [...this.workers];
+    this.slots = new Slots(options.size);
   }
 
   /** Runs `work` with a worker of its own, waiting for one to be free (or for the signal). */
   async withWorker<T>(signal: AbortSignal, work: (worker: PowerShellWorker) => Promise<T>): Promise<T> {
-    const worker = await this.acquire(signal);
+    let releaseSlot: () => void;
+    // Closing the pool ends every wait too.
+    const linked = linkSignals(signal, this.lifetime.signal);
+    try {
+      releaseSlot = await this.slots.acquire(linked.signal);
+    } catch {
+      if (this.lifetime.signal.aborted) throw new SampleError('source_error', 'the PowerShell source was closed (the sample had not started yet)');
+      throw new SampleError('timeout', 'PowerShell did not answer within the sample timeout (no PowerShell process was free)');
+    } finally {
+      linked.dispose();
+    }
+    const worker = this.idle.pop()!;
     try {
       return await work(worker);
     } finally {
-      this.release(worker);
+      this.idle.push(worker);
+      releaseSlot();
     }
   }
 
@@ -81,10 +97,6 @@ export class PowerShellPool {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.lifetime.abort();
-      for (const waiter of this.waiting.splice(0)) {
-        waiter.signal.removeEventListener('abort', waiter.onAbort);
-        waiter.reject(new SampleError('source_error', 'the PowerShell source was closed (the sample had not started yet)'));
-      }
       await Promise.all(this.workers.map((worker) => worker.close()));
       rmSync(this.directory, { recursive: true, force: true });
       this.options.logger.debug('PowerShell processes closed');
@@ -92,33 +104,4 @@ export class PowerShellPool {
     return this.closing;
   }
 
-  private acquire(signal: AbortSignal): Promise<PowerShellWorker> {
-    if (this.lifetime.signal.aborted) return Promise.reject(new SampleError('source_error', 'the PowerShell source was closed (the sample had not started yet)'));
-    if (signal.aborted) return Promise.reject(new SampleError('timeout', 'PowerShell did not answer within the sample timeout (no PowerShell process was free)'));
-    const worker = this.idle.pop();
-    if (worker !== undefined) return Promise.resolve(worker);
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          this.waiting.splice(this.waiting.indexOf(waiter), 1);
-          reject(new SampleError('timeout', 'PowerShell did not answer within the sample timeout (no PowerShell process was free)'));
-        },
-      };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-      this.waiting.push(waiter);
-    });
-  }
-
-  private release(worker: PowerShellWorker): void {
-    const waiter = this.waiting.shift();
-    if (waiter === undefined) {
-      this.idle.push(worker);
-      return;
-    }
-    waiter.signal.removeEventListener('abort', waiter.onAbort);
-    waiter.resolve(worker);
-  }
 }

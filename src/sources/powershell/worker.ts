@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { linkSignals } from '../../contract/abort';
 import { SampleError } from '../../contract/sample';
 import { classifyShellFailure, interpretCollectOutput } from './classify';
 import { PowerShellSession, SessionAbortedError, type SessionInfo } from './session';
@@ -58,7 +59,16 @@ export class PowerShellWorker {
    */
   async invoke(command: string, callerSignal: AbortSignal): Promise<string> {
     if (callerSignal.aborted || this.options.lifetime.aborted) throw this.interruptedError('the command had not started yet');
-    const signal = AbortSignal.any([callerSignal, this.options.lifetime]);
+    const linked = linkSignals(callerSignal, this.options.lifetime);
+    try {
+      return await this.invokeUntil(command, linked.signal);
+    } finally {
+      linked.dispose();
+    }
+  }
+
+  /** `invoke` with one signal: the caller's or the worker's lifetime, whichever aborts first. */
+  private async invokeUntil(command: string, signal: AbortSignal): Promise<string> {
     const session = await this.acquireSession(signal);
     session.samplesRun += 1;
 

@@ -1,7 +1,7 @@
 /**
- * A bound on how many samples run at once across hosts (`--sample.concurrency`). A host waits for a
- * free slot before its sample starts (its timeout starts with the sample, not with the wait), so a
- * slow host holds one slot and the others go on in the remaining ones.
+ * A bound on how many of something run at once, with a first-come queue that a signal can leave:
+ * samples across hosts (`--sample.concurrency`; a host's timeout starts with its sample, not with the
+ * wait, so a slow host holds one slot and the others go on) and the PowerShell pool's processes.
  */
 export class Slots {
   private free: number;
