@@ -75,9 +75,12 @@ describe('a scrape storm against the real scheduler, sampler, app and HTTP serve
       // Every scrape got the full body or a quick 503 from the request limit, nothing else.
       expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([]);
       expect(statuses.get(200) ?? 0).toBeGreaterThanOrEqual(WAVES * 40);
-      // Sampling went on at its interval: the median gap is the interval, and no gap is far off it.
+      // Sampling went on at its interval: the median gap is near the interval, and no gap is far off it.
+      // A sample that waited for a wave would show gaps of the whole wave (seconds); the margin is for
+      // a loaded machine, where the storm's own CPU stretches the gaps a little (160 ms seen under two
+      // test runs at once).
       expect(stormGaps.length).toBeGreaterThanOrEqual(5);
-      expect(percentile(stormGaps, 50)).toBeLessThan(INTERVAL_MS * 1.5);
+      expect(percentile(stormGaps, 50)).toBeLessThan(INTERVAL_MS * 2.5);
       expect(percentile(stormGaps, 95)).toBeLessThan(INTERVAL_MS * 5);
       // Memory: what is kept after a wave does not grow from the second wave to the last.
       expect((heap[WAVES - 1] ?? 0) - (heap[1] ?? 0)).toBeLessThan(8 * MiB);
