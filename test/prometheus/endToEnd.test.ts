@@ -70,16 +70,6 @@ describe('the test configuration', () => {
 describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prometheus → Alertmanager, end to end', () => {
   const stack = new MonitoringStack();
 
-  /** Adds the programs' output to a failure, so a red test says what Prometheus or the exporter said. */
-  async function withLogs<T>(body: () => Promise<T>): Promise<T> {
-    try {
-      return await body();
-    } catch (error) {
-      if (error instanceof Error) error.message += `\n${stack.logs()}`;
-      throw error;
-    }
-  }
-
   async function firingKeys(): Promise<string[]> {
     return (await stack.firingAlerts()).map((alert) => alertKey(alert.labels)).sort();
   }
@@ -102,7 +92,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
 
   beforeAll(async () => {
     if (!existsSync(EXPORTER_MAIN)) throw new Error(`${EXPORTER_MAIN} is missing: run \`npm run build\` (npm test runs it first)`);
-    await withLogs(() => stack.start(baselineDocument()));
+    await stack.withLogs(() => stack.start(baselineDocument()));
   }, 60_000);
 
   afterAll(async () => {
@@ -110,7 +100,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
   }, 30_000);
 
   test('Prometheus scrapes the exporter through the shipped file_sd configuration', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       const up = await waitFor(
         'a successful scrape',
         async () => {
@@ -124,11 +114,11 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
   }, 30_000);
 
   test('with the fixture host, exactly the expected alerts fire: none for off, saved, paused, heartbeat-disabled or just-started VMs', async () => {
-    await withLogs(() => expectFiringExactly(BASELINE_FIRING));
+    await stack.withLogs(() => expectFiringExactly(BASELINE_FIRING));
   }, 40_000);
 
   test('a lost heartbeat fires HyperVVMHeartbeatLost for exactly that vm_id and reaches the webhook', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       stack.writeDocument(lostHeartbeatDocument());
       await expectFiringExactly([...BASELINE_FIRING, LOST_HEARTBEAT].sort());
 
@@ -157,7 +147,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
   }, 60_000);
 
   test('every dashboard query runs without error and returns the fixture host\'s data', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       const dashboard = loadDashboard();
 
       // Template variables: label_values() through the label-values API, as Grafana does.
@@ -312,7 +302,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
   }, 60_000);
 
   test('restoring the heartbeat resolves the alert, and the webhook is told', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       stack.writeDocument(baselineDocument());
       await expectFiringExactly(BASELINE_FIRING);
       await waitFor(
@@ -330,7 +320,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
   }, 60_000);
 
   test('a sample document the exporter cannot read fires HyperVExporterSamplingFailing with its reason', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       stack.writeReplayText('{"schemaVersion": 1, "classes": ');
       const failing = await waitFor(
         'HyperVExporterSamplingFailing to fire',

@@ -59,15 +59,6 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
   const hv01 = (vms = [VMS.webA, MOVER]): SampleDocument => withMigrating(hostWithVms(base, 'HV01', vms), VMS.webA, false);
   const hv02 = (vms = [VMS.legacy2012VssProtocolMismatch]): SampleDocument => hostWithVms(base, 'HV02', vms);
 
-  async function withLogs<T>(body: () => Promise<T>): Promise<T> {
-    try {
-      return await body();
-    } catch (error) {
-      if (error instanceof Error) error.message += `\n${stack.logs()}`;
-      throw error;
-    }
-  }
-
   /** The instant query's series, or a failure with Prometheus' error. */
   async function series(expression: string): Promise<NonNullable<QueryResult['data']>['result']> {
     const result = await stack.query(expression);
@@ -102,7 +93,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
   beforeAll(async () => {
     if (!existsSync(EXPORTER_MAIN)) throw new Error(`${EXPORTER_MAIN} is missing: run \`npm run build\` (npm test runs it first)`);
     base = readHostDocument();
-    await withLogs(() => stack.startMultiHost({ hv01: hv01(), hv02: hv02() }));
+    await stack.withLogs(() => stack.startMultiHost({ hv01: hv01(), hv02: hv02() }));
   }, 60_000);
 
   afterAll(async () => {
@@ -110,7 +101,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
   }, 30_000);
 
   test('Prometheus finds both hosts on /targets and scrapes each through /probe, and the exporter itself through /metrics', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       // `up` for both /probe targets (instance = the host's name) and for the exporter's own job.
       await waitForLabels(`up{job="${PROBE_JOB}"} == 1`, 'instance', ['hv01', 'hv02']);
       await waitForLabels('up{job="hyperv-ic"} == 1', 'instance', [stack.exporterAddress]);
@@ -125,7 +116,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
   }, 40_000);
 
   test('the dashboard works per host: the Host variable lists the target names, and every panel has data for hv02 alone', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       // The rate panels (increase over $__rate_interval) need a few samples of each host first.
       await waitForLabels('count_over_time(hyperv_up{host=""}[1m]) >= 3', 'instance', ['hv01', 'hv02']);
       const dashboard = loadDashboard();
@@ -149,7 +140,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
   }, 30_000);
 
   test('a live migration from hv01 to hv02 pages nobody, and the dashboard follows the VM', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       // During: migrating on hv01 (heartbeat still ok); on hv02, starting, heartbeat not yet contacted.
       const migrationStartMs = Date.now();
       stack.writeHostDocument('hv01', withMigrating(hv01(), MOVER, true));
@@ -183,7 +174,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
   }, 60_000);
 
   test('a heartbeat lost on hv02 after the migration pages exactly once, for the VM, naming hv02', async () => {
-    await withLogs(async () => {
+    await stack.withLogs(async () => {
       stack.writeHostDocument('hv02', withHeartbeatStatus(hv02([VMS.legacy2012VssProtocolMismatch, MOVER]), MOVER, [HEARTBEAT_CODE.lostCommunication]));
       const delivered = await waitFor(
         'the webhook to receive HyperVVMHeartbeatLost for the VM',

@@ -58,6 +58,36 @@ function ruleTestFiles(directory = RULE_TESTS_DIRECTORY): string[] {
 }
 
 /** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens. */
+/**
+ * promtool check config on a Prometheus configuration as written: valid, and its only warnings are for
+ * the file_sd targets files (`targets/<name>*.json`, name one of `targetNames`) that sit beside it in a
+ * deployment.
+ */
+function expectValidWithOnlyTargetsMissing(promtool: string, config: string, targetNames: string): void {
+  const result = runCommand(promtool, ['check', 'config', config]);
+  expect({ status: result.status, output: describeResult(result) }).toEqual({ status: 0, output: expect.any(String) });
+  const warnings = (result.stdout + result.stderr).split('\n').filter((line) => /WARNING/.test(line));
+  const missingTargets = new RegExp(`WARNING: file "[^"]*targets\\/(${targetNames})\\*\\.json" for file_sd .* does not exist`);
+  for (const warning of warnings) expect(warning).toMatch(missingTargets);
+}
+
+/** promtool check config on a copy of the configuration with alerts.yml and the given targets files beside it: no warning at all. */
+function expectCleanWithTargets(promtool: string, config: string, targets: Readonly<Record<string, unknown>>): void {
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'hyperv-prometheus-config-'));
+  try {
+    cpSync(config, path.join(directory, 'prometheus.yml'));
+    cpSync(RULES_FILE, path.join(directory, 'alerts.yml'));
+    mkdirSync(path.join(directory, 'targets'));
+    for (const [name, content] of Object.entries(targets)) writeFileSync(path.join(directory, 'targets', name), JSON.stringify(content));
+    const result = runCommand(promtool, ['check', 'config', path.join(directory, 'prometheus.yml')]);
+    expect({ status: result.status, output: describeResult(result) }).toEqual({ status: 0, output: expect.any(String) });
+    expect(result.stdout + result.stderr).not.toMatch(/WARNING|FAILED/);
+    expect(result.stdout).toMatch(/SUCCESS: 1 rule files found/);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
 function githubAnchor(heading: string): string {
   return heading
     .trim()
@@ -304,27 +334,14 @@ describeWithTools(['promtool'], 'alert rules, checked by promtool', () => {
   });
 
   test('promtool check config: prometheus.yml as written is valid; only its targets files are missing', () => {
-    const result = runCommand(promtool, ['check', 'config', PROMETHEUS_CONFIG]);
-    expect({ status: result.status, output: describeResult(result) }).toEqual({ status: 0, output: expect.any(String) });
-    const warnings = (result.stdout + result.stderr).split('\n').filter((line) => /WARNING/.test(line));
-    for (const warning of warnings) expect(warning).toMatch(/WARNING: file "[^"]*targets\/(hyperv-ic|alertmanager)\*\.json" for file_sd .* does not exist/);
+    expectValidWithOnlyTargetsMissing(promtool, PROMETHEUS_CONFIG, 'hyperv-ic|alertmanager');
   });
 
   test('promtool check config: with targets files beside it, no warning at all', () => {
-    const directory = mkdtempSync(path.join(os.tmpdir(), 'hyperv-prometheus-config-'));
-    try {
-      cpSync(PROMETHEUS_CONFIG, path.join(directory, 'prometheus.yml'));
-      cpSync(RULES_FILE, path.join(directory, 'alerts.yml'));
-      mkdirSync(path.join(directory, 'targets'));
-      writeFileSync(path.join(directory, 'targets/hyperv-ic.json'), JSON.stringify([{ targets: ['hv01.example.com:10062'] }]));
-      writeFileSync(path.join(directory, 'targets/alertmanager.json'), JSON.stringify([{ targets: ['alertmanager:9093'] }]));
-      const result = runCommand(promtool, ['check', 'config', path.join(directory, 'prometheus.yml')]);
-      expect({ status: result.status, output: describeResult(result) }).toEqual({ status: 0, output: expect.any(String) });
-      expect(result.stdout + result.stderr).not.toMatch(/WARNING|FAILED/);
-      expect(result.stdout).toMatch(/SUCCESS: 1 rule files found/);
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
+    expectCleanWithTargets(promtool, PROMETHEUS_CONFIG, {
+      'hyperv-ic.json': [{ targets: ['hv01.example.com:10062'] }],
+      'alertmanager.json': [{ targets: ['alertmanager:9093'] }],
+    });
   });
 });
 
@@ -365,26 +382,11 @@ describeWithTools(['promtool'], 'prometheus-probe.yml and the backup example of 
   const promtool = toolPath('promtool');
 
   test('promtool check config: prometheus-probe.yml as written is valid; only its Alertmanager targets file is missing', () => {
-    const result = runCommand(promtool, ['check', 'config', PROBE_CONFIG]);
-    expect({ status: result.status, output: describeResult(result) }).toEqual({ status: 0, output: expect.any(String) });
-    const warnings = (result.stdout + result.stderr).split('\n').filter((line) => /WARNING/.test(line));
-    for (const warning of warnings) expect(warning).toMatch(/WARNING: file "[^"]*targets\/alertmanager\*\.json" for file_sd .* does not exist/);
+    expectValidWithOnlyTargetsMissing(promtool, PROBE_CONFIG, 'alertmanager');
   });
 
   test('promtool check config: prometheus-probe.yml with its targets file beside it, no warning at all', () => {
-    const directory = mkdtempSync(path.join(os.tmpdir(), 'hyperv-probe-config-'));
-    try {
-      cpSync(PROBE_CONFIG, path.join(directory, 'prometheus.yml'));
-      cpSync(RULES_FILE, path.join(directory, 'alerts.yml'));
-      mkdirSync(path.join(directory, 'targets'));
-      writeFileSync(path.join(directory, 'targets/alertmanager.json'), JSON.stringify([{ targets: ['alertmanager:9093'] }]));
-      const result = runCommand(promtool, ['check', 'config', path.join(directory, 'prometheus.yml')]);
-      expect({ status: result.status, output: describeResult(result) }).toEqual({ status: 0, output: expect.any(String) });
-      expect(result.stdout + result.stderr).not.toMatch(/WARNING|FAILED/);
-      expect(result.stdout).toMatch(/SUCCESS: 1 rule files found/);
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
+    expectCleanWithTargets(promtool, PROBE_CONFIG, { 'alertmanager.json': [{ targets: ['alertmanager:9093'] }] });
   });
 
   /** Runs promtool on the example rule beside a copy of its unit test. */

@@ -266,6 +266,16 @@ export class MonitoringStack {
     return [this.exporter, this.prometheus, this.alertmanager].map((p) => p?.log() ?? '').join('\n');
   }
 
+  /** Runs `body`, adding the programs' output to a failure, so a red test says what Prometheus or the exporter said. */
+  async withLogs<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      if (error instanceof Error) error.message += `\n${this.logs()}`;
+      throw error;
+    }
+  }
+
   async query(expression: string): Promise<QueryResult> {
     const response = await fetch(`${this.prometheusUrl}/api/v1/query?${new URLSearchParams({ query: expression })}`);
     return (await response.json()) as QueryResult;
