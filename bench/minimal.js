@@ -5,6 +5,7 @@
 //   node bench/minimal.js <base URL> <target,target,...>
 // Sends {type: 'ready', port, identityBytes, gzipBytes} over IPC once it listens.
 const http = require('node:http');
+const { sendBody } = require('./lib/sendBody');
 
 function fetchBody(url, gzip) {
   return new Promise((resolve, reject) => {
@@ -32,15 +33,7 @@ async function main() {
       response.writeHead(404).end();
       return;
     }
-    const gz = /\bgzip\b/.test(request.headers['accept-encoding'] ?? '');
-    const bytes = gz ? body.gzip : body.identity;
-    response.writeHead(200, {
-      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-      'Content-Length': bytes.length,
-      Vary: 'Accept-Encoding',
-      ...(gz ? { 'Content-Encoding': 'gzip' } : {}),
-    });
-    response.end(bytes);
+    sendBody(request, response, body);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const sum = (key) => [...bodies.values()].reduce((total, body) => total + body[key].length, 0);

@@ -11,11 +11,11 @@
 // PowerShell with a Stopwatch around the one function call (what node-powershell's transport costs is
 // not part of it); the first runs of each case are a warm-up. Prints a table and the ratios at 1024 VMs.
 //
-// The hosts are generated here, not taken from the simulator in dist/, so that the bench needs no build:
-// a host computer system and VMs of which 7 in 8 run; a running VM has all six components and a guest
-// intrinsic KVP pool of 19 (Windows) or 10 (Linux) items in the exact CIM-XML form Hyper-V embeds
-// (src/sources/simulator/kvpItems.ts), every VM has the six setting-data instances, every third VM a host
-// KVP item.
+// The hosts are generated here, as fixed host documents of a given size rather than the simulator's
+// changing ones: a host computer system and VMs of which 7 in 8 run; a running VM has all six components
+// and a guest intrinsic KVP pool of 19 (Windows) or 10 (Linux) items in the exact CIM-XML form Hyper-V
+// embeds (the simulator's kvpItemXml, from dist/: npm run bench builds first), every VM has the six
+// setting-data instances, every third VM a host KVP item.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -23,6 +23,7 @@ const path = require('node:path');
 const { median, percentile, round } = require('./lib/stats');
 
 const ROOT = path.join(__dirname, '..');
+const { kvpItemXml } = require(path.join(ROOT, 'dist', 'sources', 'simulator', 'kvpItems'));
 const STAND_IN = path.join(ROOT, 'test', 'fixtures', 'powershell', 'HyperVIcStandIn.psm1');
 const SCRIPTS = {
   baseline: path.join(__dirname, 'baseline', 'collect-6b5575a.ps1'),
@@ -39,24 +40,6 @@ const COMPONENTS = [
   ['Vss', '5CED1297-4598-4915-A5FC-AD21BB4D02A4'],
   ['GuestServiceInterface', '6C09BB55-D683-4DA0-8931-C9BF705F6480'],
 ];
-
-function escapeXml(text) {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** One guest KVP item exactly as Hyper-V embeds it (src/sources/simulator/kvpItems.ts). */
-function kvpItemXml(name, data, source) {
-  return (
-    '<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem">' +
-    '<PROPERTY NAME="Caption" PROPAGATED="true" TYPE="string"></PROPERTY>' +
-    `<PROPERTY NAME="Data" TYPE="string"><VALUE>${escapeXml(data)}</VALUE></PROPERTY>` +
-    '<PROPERTY NAME="Description" PROPAGATED="true" TYPE="string"></PROPERTY>' +
-    '<PROPERTY NAME="ElementName" PROPAGATED="true" TYPE="string"></PROPERTY>' +
-    `<PROPERTY NAME="Name" TYPE="string"><VALUE>${escapeXml(name)}</VALUE></PROPERTY>` +
-    `<PROPERTY NAME="Source" TYPE="uint16"><VALUE>${source}</VALUE></PROPERTY>` +
-    '</INSTANCE>'
-  );
-}
 
 /** The intrinsic pool of a Windows Server 2022 or an Ubuntu guest (key sets of wmi.md §5.3). */
 function intrinsicItems(linux, hostname, ipv4) {
@@ -328,7 +311,7 @@ function formatPowerShellBench(rows) {
   return lines.join('\n');
 }
 
-module.exports = { generateHostDocument, kvpItemXml, runPowerShellBench, formatPowerShellBench };
+module.exports = { generateHostDocument, runPowerShellBench, formatPowerShellBench };
 
 if (require.main === module) {
   const args = process.argv.slice(2);

@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { DocumentStream } = require('./lib/documents');
+const { sendBody } = require('./lib/sendBody');
 const { createSampling, sampleToPublication, dist, VERSION } = require('./lib/harness');
 
 const app = require(path.join(dist, 'app'));
@@ -76,19 +77,8 @@ async function main() {
 
   // The first sample, published; then the bytes a scrape gets, for the minimal server.
   const first = await sampleToPublication(sampler);
-  const { identity, gzip } = sampler.current.body;
-  function serveFromMemory(request, response) {
-    const gz = /\bgzip\b/.test(request.headers['accept-encoding'] ?? '');
-    const bytes = gz ? gzip : identity;
-    response.writeHead(200, {
-      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-      'Content-Length': bytes.length,
-      Vary: 'Accept-Encoding',
-      ...(gz ? { 'Content-Encoding': 'gzip' } : {}),
-    });
-    response.end(bytes);
-  }
-  const minimal = http.createServer(serveFromMemory);
+  const firstBody = sampler.current.body;
+  const minimal = http.createServer((request, response) => sendBody(request, response, firstBody));
   await new Promise((resolve) => minimal.listen(0, '127.0.0.1', resolve));
 
   process.on('message', async (message) => {
@@ -111,8 +101,8 @@ async function main() {
     type: 'ready',
     exporter: exporter.address().port,
     minimal: minimal.address().port,
-    identityBytes: identity.length,
-    gzipBytes: gzip.length,
+    identityBytes: firstBody.identity.length,
+    gzipBytes: firstBody.gzip.length,
     firstSampleMs: first.published - first.started,
   });
 }
