@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { SampleSource } from '../contract/sample';
+import type { Slots } from '../contract/slots';
 import type { ModelCollector } from '../metrics/collectors/collector';
 import type { KvpExport } from '../model/kvpExport';
 import { compressBody, type Body, type CurrentSample, type HostState } from './currentSample';
 import { HostSampler } from './hostSampler';
 import { Scheduler } from './scheduler';
-import type { Slots } from '../contract/slots';
 
 /** One host to sample: its name (the /probe target), timing, and where it came from. */
 export interface HostSpec {
