@@ -40,7 +40,9 @@
  *   the queues at all, and waiting requests hold no `--web.max-requests` slot (see httpServer.ts).
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 /** 'busy': refused without comparing, because a bound of the queues was reached (or the verifier closed). */
@@ -272,22 +274,14 @@ function firstEntry<K, V>(map: Map<K, V>): [K, V] | undefined {
 }
 
 /**
- * The worker's whole program, evaluated from a string so that it runs the same under ts-jest and from
- * dist/ (a .ts worker file would not load, and a .js one would need copying at build time).
+ * The worker's program: bcryptWorker.js beside this file (in dist/server/, or beside the release
+ * bundle). Under ts-jest this file is the .ts source, and the worker is the one tsc built into dist/
+ * (the tests build first): a worker thread cannot load TypeScript.
  */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const bcrypt = require(${JSON.stringify(require.resolve('bcryptjs'))});
-parentPort.on('message', ({ password, hash }) => {
-  let reply;
-  try {
-    reply = { passwordMatches: bcrypt.compareSync(password, hash) === true };
-  } catch (error) {
-    reply = { error: String(error && error.message) };
-  }
-  parentPort.postMessage(reply);
-});
-`;
+function bcryptWorkerFile(): string {
+  const beside = join(__dirname, 'bcryptWorker.js');
+  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'dist', 'server', 'bcryptWorker.js');
+}
 
 class BcryptWorkerClosed extends Error {}
 
@@ -315,7 +309,7 @@ class BcryptWorker {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(bcryptWorkerFile());
     worker.on('message', (reply: { passwordMatches?: unknown; error?: unknown }) => {
       if (this.worker !== worker) return;
       worker.unref();

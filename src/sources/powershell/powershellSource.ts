@@ -38,7 +38,7 @@ export function defaultPowerShellExecutable(platform: NodeJS.Platform = process.
   return platform === 'win32' ? 'powershell.exe' : 'pwsh';
 }
 
-/** The shipped collection script; resolved at run time so that it works from src/ (tests) and dist/. */
+/** The shipped collection script, beside this file: in src/ (tests), dist/, or the release bundle's folder. */
 export function defaultCollectScriptPath(): string {
   return join(__dirname, 'collect.ps1');
 }
