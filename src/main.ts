@@ -16,6 +16,7 @@ import inspector from 'node:inspector';
 import type { Logger } from 'pino';
 import { createRequestListener } from './app';
 import { FlagError, helpText, parseCommandLine } from './cli/flags';
+import { listenFailure } from './cli/listenAddress';
 import type { Config } from './config';
 import type { SampleSource } from './contract/sample';
 import { Diagnostics } from './document/diagnostics';
@@ -31,6 +32,8 @@ import { createSource } from './sources/createSource';
 import { VERSION } from './version';
 
 const FORCED_EXIT_MS = 10_000;
+/** Set by the Windows service host: the end of stdin is a request to stop. */
+const STOP_ON_STDIN_EOF = 'HYPERV_IC_EXPORTER_STOP_ON_STDIN_EOF';
 
 /** A start-up failure: main prints its one line and ends with this exit code. */
 class StartError extends Error {
@@ -66,7 +69,8 @@ setImmediate(closeInspectorOpenedBySignal);
 async function listen(server: Server, config: Config): Promise<void> {
   const { host, port } = config.web.listenAddress;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    // EADDRINUSE and the like: one line naming --web.listen-address and what to do.
+    server.once('error', (error) => reject(new Error(listenFailure(error, config.web.listenAddress) ?? error.message, { cause: error })));
     if (host === '') server.listen(port, resolve);
     else server.listen(port, host, resolve);
   });
@@ -86,7 +90,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   let sampling: Sampling | null = null;
   let server: Server | null = null;
   let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+  const shutdown = async (signal: NodeJS.Signals | 'stdin closed'): Promise<void> => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -112,6 +116,15 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   };
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
+  // Ctrl+Break in a Windows console (Ctrl+C is SIGINT there too).
+  if (process.platform === 'win32') process.on('SIGBREAK', (signal) => void shutdown(signal));
+  // The Windows service host (hyperv-ic-exporter-service.exe) asks for a stop by closing this
+  // process's stdin: a service has no console to send Ctrl+C to, and Windows has no SIGTERM.
+  if (process.env[STOP_ON_STDIN_EOF] === '1') {
+    process.stdin.on('end', () => void shutdown('stdin closed'));
+    process.stdin.on('error', () => void shutdown('stdin closed'));
+    process.stdin.resume();
+  }
   // SIGHUP reloads, as Prometheus and its exporters do, instead of ending the process.
   let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
@@ -173,6 +186,7 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
   logStartNotes(config, logger);
+  for (const warning of parsed.warnings) logger.warn(warning);
 
   if (config.command === 'sample') {
     if (config.configFile !== undefined) throw new StartError('sample takes one host from the --source flags, not --config.file (see --help)', 2);

@@ -12,11 +12,14 @@ export interface RunningExporter {
 }
 
 /**
- * Starts the built exporter (npm run build) on 127.0.0.1 with an ephemeral port, which it reports in
+ * Starts the built exporter (npm run build; or another script, such as the release bundle) on 127.0.0.1 with an ephemeral port, which it reports in
  * its "listening" log line; resolves once it listens.
  */
-export async function startExporter(args: string[], timeoutMs = 10_000): Promise<RunningExporter> {
-  const child = spawn(process.execPath, [MAIN, '--web.listen-address=127.0.0.1:0', '--log.level=info', ...args], { stdio: 'pipe' });
+export async function startExporter(args: string[], timeoutMs = 10_000, options: { readonly script?: string; readonly env?: NodeJS.ProcessEnv } = {}): Promise<RunningExporter> {
+  const child = spawn(process.execPath, [options.script ?? MAIN, '--web.listen-address=127.0.0.1:0', '--log.level=info', ...args], {
+    stdio: 'pipe',
+    env: { ...process.env, ...options.env },
+  });
   const logLines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
