@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real programs the tests run, at the versions in scripts/test-tools.versions:
-# Prometheus, promtool, Alertmanager and docker-compose (Debian packages) and PowerShell 7 as a .NET
-# tool in .tools/pwsh. Idempotent: a tool already there at its version is left alone.
+# Prometheus, promtool, Alertmanager and docker-compose (Debian packages), PowerShell 7 as a .NET
+# tool in .tools/pwsh, and for the Windows release and its smoke tests Wine, msitools and wixl,
+# osslsigncode, zip and unzip, and Chromium for the landing page's screenshot (Debian packages).
+# Idempotent: a tool already there at its version is left alone.
 #
 # Under CI=true a step that fails ends the script at once, with one line naming the tool and why, so
 # that CI never goes on to fail later with a confusing test error. Elsewhere it says the same and goes
@@ -108,5 +110,70 @@ install_pwsh() {
   say "installed PowerShell $PWSH_VERSION in .tools/pwsh"
 }
 
+# The upstream version of an installed Debian package ("8.0~repack-4" -> 8.0), or nothing.
+debian_upstream_version() {
+  dpkg-query -W -f='${Version}' "$1" 2>/dev/null | sed -E 's/^[0-9]+://; s/[~+-].*$//' || true
+}
+
+# package:pinned-version (empty: any version) for the Windows release, its Wine smoke tests and the screenshot.
+release_packages() {
+  echo "wine:$WINE_VERSION wine64:$WINE_VERSION msitools:$MSITOOLS_VERSION wixl:$MSITOOLS_VERSION osslsigncode:$OSSLSIGNCODE_VERSION zip:$ZIP_VERSION unzip:$UNZIP_VERSION chromium:"
+}
+
+release_packages_ok() {
+  local entry
+  for entry in $(release_packages); do
+    local package=${entry%%:*} want=${entry#*:}
+    local got
+    got=$(debian_upstream_version "$package")
+    [ -n "$got" ] || return 1
+    [ -z "$want" ] || [ "$got" = "$want" ] || return 1
+  done
+}
+
+install_release_packages() {
+  local names=() entry
+  for entry in $(release_packages); do names+=("${entry%%:*}"); done
+  if release_packages_ok; then
+    say "${names[*]} are installed"
+    return
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    problem "${names[*]}: not installed at the pinned versions, and this is not root on Debian; run as root: apt-get install -y --no-install-recommends ${names[*]}"
+    return
+  fi
+  say "installing ${names[*]} (Debian packages)"
+  local log
+  log=$(mktemp)
+  if ! { timeout 600 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends "${names[@]}"; } >"$log" 2>&1; then
+    problem "${names[*]}: apt-get failed: $(grep -E '^(E|W):' "$log" | head -n 1 | cut -c1-200)"
+    rm -f "$log"
+    return
+  fi
+  rm -f "$log"
+  for entry in $(release_packages); do
+    local package=${entry%%:*} want=${entry#*:} got
+    got=$(debian_upstream_version "$package")
+    if [ -z "$got" ] || { [ -n "$want" ] && [ "$got" != "$want" ]; }; then
+      problem "$package: Debian installed version ${got:-nothing}, the tests are pinned to $want (scripts/test-tools.versions)"
+      return
+    fi
+  done
+  say "installed ${names[*]}"
+}
+
+# The release builds its Windows service host with the .NET SDK this kind of machine comes with.
+check_dotnet() {
+  local got
+  got=$(dotnet --version 2>/dev/null | cut -d. -f1 || true)
+  if [ "$got" != 10 ]; then
+    problem "dotnet: the .NET 10 SDK builds the Windows service host (npm run release); found ${got:-none}"
+    return
+  fi
+  say ".NET SDK $(dotnet --version) is installed"
+}
+
 install_debian_packages
+install_release_packages
+check_dotnet
 install_pwsh

@@ -14,7 +14,24 @@ import { delimiter, join, resolve } from 'node:path';
 
 export const REPOSITORY_ROOT = resolve(__dirname, '../..');
 
-export const TOOL_NAMES = ['pwsh', 'promtool', 'prometheus', 'prometheus-alertmanager', 'amtool', 'docker-compose'] as const;
+export const TOOL_NAMES = [
+  'pwsh',
+  'promtool',
+  'prometheus',
+  'prometheus-alertmanager',
+  'amtool',
+  'docker-compose',
+  // The Windows release (npm run release) and its smoke tests under Wine; the landing page's screenshot.
+  'dotnet',
+  'wine',
+  'wixl',
+  'msibuild',
+  'msiinfo',
+  'osslsigncode',
+  'zip',
+  'unzip',
+  'chromium',
+] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 export interface ToolStatus {
@@ -41,9 +58,41 @@ export function pinnedVersions(): Readonly<Record<string, string>> {
   return versions;
 }
 
+/**
+ * Debian-packaged tools whose own version output is not x.y.z: their package's upstream version, as
+ * scripts/install-test-tools.sh checks it (dpkg's version up to the first ~, + or -).
+ */
+const DEBIAN_PACKAGE_OF: Partial<Record<ToolName, string>> = {
+  wine: 'wine',
+  wixl: 'wixl',
+  msibuild: 'msitools',
+  msiinfo: 'msitools',
+  osslsigncode: 'osslsigncode',
+  zip: 'zip',
+  unzip: 'unzip',
+  chromium: 'chromium',
+};
+
+/** '' where any version will do (chromium follows Debian's security updates; dotnet: any 10.x SDK). */
 function wantedVersion(tool: ToolName): string {
   const versions = pinnedVersions();
-  const key = { pwsh: 'PWSH_VERSION', promtool: 'PROMETHEUS_VERSION', prometheus: 'PROMETHEUS_VERSION', 'prometheus-alertmanager': 'ALERTMANAGER_VERSION', amtool: 'ALERTMANAGER_VERSION', 'docker-compose': 'DOCKER_COMPOSE_VERSION' }[tool];
+  if (tool === 'chromium') return '';
+  if (tool === 'dotnet') return '10';
+  const key = {
+    pwsh: 'PWSH_VERSION',
+    promtool: 'PROMETHEUS_VERSION',
+    prometheus: 'PROMETHEUS_VERSION',
+    'prometheus-alertmanager': 'ALERTMANAGER_VERSION',
+    amtool: 'ALERTMANAGER_VERSION',
+    'docker-compose': 'DOCKER_COMPOSE_VERSION',
+    wine: 'WINE_VERSION',
+    wixl: 'MSITOOLS_VERSION',
+    msibuild: 'MSITOOLS_VERSION',
+    msiinfo: 'MSITOOLS_VERSION',
+    osslsigncode: 'OSSLSIGNCODE_VERSION',
+    zip: 'ZIP_VERSION',
+    unzip: 'UNZIP_VERSION',
+  }[tool];
   const version = versions[key];
   if (version === undefined) throw new Error(`scripts/test-tools.versions has no ${key}`);
   return version;
@@ -83,16 +132,31 @@ function locatePwsh(): { path: string | null; note: string } {
 }
 
 function versionOutput(tool: ToolName, path: string): string {
-  const args: Record<ToolName, string[]> = {
+  const args: Partial<Record<ToolName, string[]>> = {
     pwsh: ['-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.ToString()'],
     promtool: ['--version'],
     prometheus: ['--version'],
     'prometheus-alertmanager': ['--version'],
     amtool: ['--version'],
     'docker-compose': ['version', '--short'],
+    dotnet: ['--version'],
   };
-  const result = spawnSync(path, args[tool], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, TERM: 'dumb', NO_COLOR: '1' } });
+  const debianPackage = DEBIAN_PACKAGE_OF[tool];
+  const result =
+    debianPackage !== undefined
+      ? spawnSync('dpkg-query', ['-W', '-f=${Version}', debianPackage], { encoding: 'utf8', timeout: 30_000 })
+      : spawnSync(path, args[tool] ?? ['--version'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, TERM: 'dumb', NO_COLOR: '1' } });
   return `${result.stdout ?? ''}${result.stderr ?? ''}`;
+}
+
+/** The version a tool reports, in the form its pin is written in. */
+function versionOf(tool: ToolName, output: string): string | null {
+  if (DEBIAN_PACKAGE_OF[tool] !== undefined) {
+    const upstream = output.trim().replace(/^\d+:/, '').replace(/[~+-].*$/, '');
+    return upstream === '' ? null : upstream;
+  }
+  if (tool === 'dotnet') return /^(\d+)\./.exec(output.trim())?.[1] ?? null;
+  return /(\d+\.\d+\.\d+)/.exec(output)?.[1] ?? null;
 }
 
 /** Finds one tool and reads its version (starts the program once). */
@@ -103,8 +167,8 @@ export function inspectTool(tool: ToolName): ToolStatus {
     const why = located.note === '' ? `${tool} is not installed` : `${tool} is not installed (${located.note})`;
     return { path: null, version: null, wanted, problem: `${why}; ${INSTALL}` };
   }
-  const version = /(\d+\.\d+\.\d+)/.exec(versionOutput(tool, located.path))?.[1] ?? null;
-  const problem = version === wanted ? null : `${located.path} is ${tool} ${version ?? 'of an unknown version'}, but the tests are pinned to ${wanted} (scripts/test-tools.versions); ${INSTALL}`;
+  const version = versionOf(tool, versionOutput(tool, located.path));
+  const problem = version === wanted || (wanted === '' && version !== null) ? null : `${located.path} is ${tool} ${version ?? 'of an unknown version'}, but the tests are pinned to ${wanted} (scripts/test-tools.versions); ${INSTALL}`;
   return { path: located.path, version, wanted, problem };
 }
 
