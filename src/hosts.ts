@@ -124,6 +124,7 @@ export async function sampleManyHosts({ config, exporter, logger, preloadModules
   const kvpExport = kvpExportOf(config);
   const timing = { intervalMs: config.sample.intervalMs, timeoutMs: config.sample.timeoutMs, fullIntervalMs: config.sample.fullIntervalMs, maxAgeMs: config.sample.maxAgeMs };
   let file = await loadHostsFile(configFile, timing);
+  for (const warning of file.warnings) logger.warn(warning);
   // One pool of PowerShell processes for every host, as many as samples may run at once.
   let pool: PowerShellPool | null = null;
   const powershellPool = (): PowerShellPool =>
@@ -198,6 +199,7 @@ export async function sampleManyHosts({ config, exporter, logger, preloadModules
         return;
       }
       file = next;
+      for (const warning of file.warnings) logger.warn(`SIGHUP: ${warning}`);
       await configure(file.hosts);
       if (file.cluster.discover && discovery === null) {
         discovery = discover(file.cluster.refreshMs);

@@ -18,6 +18,7 @@ import { createRequestListener } from './app';
 import { FlagError, helpText, parseCommandLine } from './cli/flags';
 import { listenFailure } from './cli/listenAddress';
 import type { Config } from './config';
+import { HostsFileError } from './config/hostsFile';
 import type { SampleSource } from './contract/sample';
 import { Diagnostics } from './document/diagnostics';
 import { decodeRawSample, parseDocument } from './document/parse';
@@ -203,6 +204,8 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     await serve(config, logger);
   } catch (error) {
+    // A mistake in --config.file is one of the configuration, as a bad flag is: exit 2.
+    if (error instanceof HostsFileError) throw new StartError(error.message, 2);
     throw new StartError(`cannot start: ${error instanceof Error ? error.message : String(error)}`, 1);
   }
 }

@@ -1,3 +1,5 @@
+import { got, ValueProblem } from './values';
+
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
@@ -28,4 +30,17 @@ export function formatDuration(ms: number): string {
     rest -= count * size;
   }
   return text === '' ? '0s' : text;
+}
+
+/**
+ * A duration given by a person (a flag, or a key of --config.file): milliseconds, at least `minMs`
+ * and at most MAX_DURATION_MS. A plain `0` means 0s. Anything else is a ValueProblem that says what
+ * is wrong, with units.
+ */
+export function readDuration(text: string, minMs = 0): number {
+  const ms = parseDuration(text === '0' ? '0s' : text);
+  if (ms === null) throw new ValueProblem(`must be a duration such as 500ms, 15s, 1m or 2h, ${got(text)}`);
+  if (ms > MAX_DURATION_MS) throw new ValueProblem(`must be at most ${formatDuration(MAX_DURATION_MS)} (the longest timer Node can set), ${got(text)}`);
+  if (ms < minMs) throw new ValueProblem(`must be at least ${formatDuration(minMs)}, ${got(text)}`);
+  return ms;
 }

@@ -238,7 +238,7 @@ export function classifyShellFailure(error: unknown, executable: string): Sample
     if (spawnCode !== undefined && NOT_FOUND_CODES.has(spawnCode)) {
       return new SampleError(
         'powershell_not_found',
-        `cannot start PowerShell ${JSON.stringify(executable)} (${spawnCode}); set --powershell.path to powershell.exe or pwsh`,
+        `cannot start PowerShell ${JSON.stringify(executable)} (${spawnCode}: ${spawnCode === 'ENOENT' || spawnCode === 'ENOTDIR' ? 'no such program' : 'not allowed to run it'}); install PowerShell, or set --powershell.path to the full path of powershell.exe or pwsh`,
         { cause: error },
       );
     }

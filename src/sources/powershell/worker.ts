@@ -163,8 +163,10 @@ export class PowerShellWorker {
     this.consecutiveFailures += 1;
     this.lastFailure = { error, at: Date.now() };
     if (session !== undefined) this.retire(session);
-    this.options.logger.warn(
-      { pid: session?.pid, reason: error.reason, consecutiveFailures: this.consecutiveFailures, err: error },
+    // No PowerShell at that path: the sampler's one line says so, naming --powershell.path; not here again with a stack.
+    const notFound = error.reason === 'powershell_not_found';
+    this.options.logger[notFound ? 'debug' : 'warn'](
+      { pid: session?.pid, reason: error.reason, consecutiveFailures: this.consecutiveFailures, ...(notFound ? { detail: error.message } : { err: error }) },
       'PowerShell process failed; it will be replaced at the next sample',
     );
   }

@@ -115,7 +115,9 @@ describe('a PowerShell executable that does not exist', () => {
 
       const failures = records.filter((record) => record.msg === 'PowerShell process failed; it will be replaced at the next sample');
       expect(failures).toHaveLength(2);
-      expect(failures.every((record) => record.level === 40 && record.reason === 'powershell_not_found')).toBe(true);
+      // At debug, without a stack: the sampler's one line at error level says it, naming --powershell.path.
+      expect(failures.every((record) => record.level === 20 && record.reason === 'powershell_not_found' && record['err'] === undefined)).toBe(true);
+      expect(records.filter((record) => (record.level as number) >= 40)).toEqual([]);
     } finally {
       await source.close();
     }
