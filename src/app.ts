@@ -129,8 +129,9 @@ export function createApp(deps: AppDependencies): express.Express {
     });
   }
 
-  app.get('/', (_request, response) => {
-    response.type('html').send(landingPage({ version: deps.version, source: deps.source, telemetryPath: deps.telemetryPath, hosts: deps.hosts(), multiHost: probe !== undefined }));
+  app.get('/', (request, response) => {
+    const page = request.query['page'];
+    response.type('html').send(landingPage({ version: deps.version, source: deps.source, telemetryPath: deps.telemetryPath, hosts: deps.hosts(), multiHost: probe !== undefined, page: typeof page === 'string' ? page : undefined }));
   });
 
   app.get('/-/healthy', (_request, response) => {

@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { constants, gzip, type ZlibOptions } from 'node:zlib';
+import type { FailureReason } from '../contract/sample';
 import type { HostModel } from '../model/hostModel';
 import type { SamplingHealth } from '../metrics/samplingMetrics';
 
@@ -9,6 +10,13 @@ const gzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gzip);
 // Output in 256 KiB pieces rather than zlib's 16 KiB: a 1024-VM body takes 3 trips through the
 // thread pool instead of 43, each of which waits for the event loop (docs/performance.md).
 const GZIP_OPTIONS: ZlibOptions = { level: constants.Z_BEST_SPEED, chunkSize: 256 * 1024 };
+
+/** A failed sample as the landing page shows it: the closed reason, the error's message, and when. */
+export interface SampleFailure {
+  readonly reason: FailureReason;
+  readonly message: string;
+  readonly at: Date;
+}
 
 /** What a host's sampling stands at after an outcome; everything a body is rendered from. */
 export interface HostState {
@@ -20,6 +28,8 @@ export interface HostState {
   readonly modelText: string;
   readonly health: SamplingHealth;
   readonly lastSuccessAt: Date | null;
+  /** The last failed sample; null until one fails. Kept after a recovery (the landing page shows it). */
+  readonly lastFailure: SampleFailure | null;
   /** At least one sample has succeeded since start (the /-/ready condition). */
   readonly ready: boolean;
 }

@@ -82,7 +82,7 @@ export class HostSampler implements SampleCallbacks {
   constructor(private readonly options: HostSamplerOptions) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.now = options.now ?? Date.now;
-    this.state = { host: options.host, model: null, modelText: '', health: NO_SAMPLE_YET, lastSuccessAt: null, ready: false };
+    this.state = { host: options.host, model: null, modelText: '', health: NO_SAMPLE_YET, lastSuccessAt: null, lastFailure: null, ready: false };
   }
 
   get host(): string {
@@ -186,10 +186,18 @@ export class HostSampler implements SampleCallbacks {
     this.failures[reason] = (this.failures[reason] ?? 0) + 1;
     const message = error instanceof Error ? error.message : String(error);
     // Every failure is logged, a repeated reason at debug only, so that a long outage does not flood the log.
-    const level = reason === this.lastFailureReason ? 'debug' : 'warn';
-    this.options.logger[level]({ host: this.options.host, reason, err: error instanceof SampleError ? undefined : error }, `sample failed (${reason}): ${message}; serving the last good data`);
+    // A PowerShell that cannot be started is an error: no sample will succeed until --powershell.path is right.
+    const level = reason === this.lastFailureReason ? 'debug' : reason === 'powershell_not_found' ? 'error' : 'warn';
+    // Say what is served now: the last good data only when there is some.
+    const serving =
+      this.state.model !== null
+        ? 'serving the last good data'
+        : this.state.lastSuccessAt === null
+          ? 'no sample has succeeded yet, so no VM metrics are served'
+          : 'the last good data is older than max-age and no longer served';
+    this.options.logger[level]({ host: this.options.host, reason, err: error instanceof SampleError ? undefined : error }, `sample failed (${reason}): ${message}; ${serving}`);
     this.lastFailureReason = reason;
-    this.state = { ...this.state, health: this.health({ up: false, durationSeconds }) };
+    this.state = { ...this.state, lastFailure: { reason, message, at: new Date(this.now()) }, health: this.health({ up: false, durationSeconds }) };
     void this.publish();
   }
 
