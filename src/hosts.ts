@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { kvpExportKeys, type Config } from './config';
-import { HostsFileError, loadHostsFile, type HostConfig, type HostSourceConfig } from './config/hostsFile';
+import { loadHostsFile, type HostConfig, type HostSourceConfig } from './config/hostsFile';
 import { Slots } from './contract/slots';
 import { COLLECTORS } from './metrics/collectors';
 import { hostPage, multiHostMetricsPage, singleHostMetricsPage, type ExporterInfo } from './metrics/pages';
@@ -35,7 +35,10 @@ export interface SamplingView {
 /** What serve() runs: the app's view of the samples, and how to reload and stop it. */
 export interface Sampling {
   readonly view: SamplingView;
-  /** SIGHUP: read --config.file again (multi-host only); a file that does not validate keeps the running hosts. */
+  /**
+   * Read --config.file again (multi-host only). A file that does not validate rejects (with the file's
+   * one-line error) and keeps the running hosts; the caller logs and counts it.
+   */
   readonly reload: () => Promise<void>;
   readonly stop: () => Promise<void>;
 }
@@ -191,14 +194,8 @@ export async function sampleManyHosts({ config, exporter, logger, preloadModules
       targets: () => hostSet.list().map(({ spec }) => ({ targets: [spec.name], labels: { __meta_hyperv_ic_origin: spec.origin } })),
     },
     reload: async () => {
-      let next;
-      try {
-        next = await loadHostsFile(configFile, timing);
-      } catch (error) {
-        logger.error({ err: error instanceof HostsFileError ? undefined : error }, `SIGHUP: ${(error as Error).message}; keeping the running hosts`);
-        return;
-      }
-      file = next;
+      // A file that does not validate rejects with its one line; the running hosts are kept.
+      file = await loadHostsFile(configFile, timing);
       for (const warning of file.warnings) logger.warn(`SIGHUP: ${warning}`);
       await configure(file.hosts);
       if (file.cluster.discover && discovery === null) {

@@ -134,7 +134,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       logger.info('SIGHUP: reloading');
       await sampling.reload();
       await http?.reloadWebConfig();
-    }).catch((error: unknown) => logger.error({ err: error }, 'SIGHUP: reload failed; keeping the running configuration'));
+    }).catch((error: unknown) =>
+      // A file that does not validate says so in one line; anything else is logged with its stack.
+      logger.error({ err: error instanceof HostsFileError ? undefined : error }, `SIGHUP: ${error instanceof HostsFileError ? error.message : 'reload failed'}; keeping the running configuration`),
+    );
   });
 
   let http: HttpServerHandle | null = null;

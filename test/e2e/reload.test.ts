@@ -241,7 +241,7 @@ describe('SIGHUP reloads the hosts of --config.file', () => {
       const error = await sighup(exporter, (line) => line.level === 50, 'an error line');
       expect(error.msg).toContain(`SIGHUP: config file ${JSON.stringify(hostsFile)}, `);
       expect(error.msg).toMatch(reason);
-      expect(error.msg).toMatch(/; keeping the running hosts$/);
+      expect(error.msg).toMatch(/; keeping the running configuration$/);
       expect(await targets()).toEqual(['hv01', 'hv02', 'hv03']);
     }
     // Still sampled after the failed reloads: a sample newer than the last reload is served for each host.
