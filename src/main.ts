@@ -31,6 +31,7 @@ import { createReloadableHttpServer, type HttpServerHandle } from './server/http
 import { loadWebConfig } from './server/webConfig';
 import { createSource } from './sources/createSource';
 import { VERSION } from './version';
+import { runsAsLocalSystem } from './windowsAccount';
 
 const FORCED_EXIT_MS = 10_000;
 /** Set by the Windows service host: the end of stdin is a request to stop. */
@@ -166,6 +167,12 @@ function logStartNotes(config: Config, logger: Logger): void {
   }
   if (missing.length > 0) {
     logger.info({ missing }, 'started without the runtime settings of docs/performance.md#runtime-settings; memory use will be higher (about twice at 1024 VMs)');
+  }
+  // Allowed (it is the MSI's default, as windows_exporter's), but never silent.
+  if (runsAsLocalSystem(process.platform, process.env)) {
+    logger.warn(
+      'running as LocalSystem, which can do anything on this host; the exporter needs only Hyper-V Administrators: docs/windows-service.md#least-privilege moves it to its virtual account',
+    );
   }
 }
 

@@ -23,13 +23,14 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   logger: ['config'],
   version: [],
   runtimeSettings: [],
+  windowsAccount: [],
   // Declarations for the compiler only.
   types: [],
   app: ['contract', 'document', 'model', 'metrics', 'sampling', 'server'],
   // The samplers of one host or many, with their sources: what main wires to the server.
   hosts: ['contract', 'document', 'model', 'metrics', 'sources', 'sampling', 'config', 'cli'],
   // main wires everything.
-  main: ['contract', 'document', 'model', 'metrics', 'sources', 'sampling', 'config', 'cli', 'server', 'logger', 'version', 'runtimeSettings', 'app', 'hosts'],
+  main: ['contract', 'document', 'model', 'metrics', 'sources', 'sampling', 'config', 'cli', 'server', 'logger', 'version', 'runtimeSettings', 'windowsAccount', 'app', 'hosts'],
 };
 
 /** Packages only one room may use. */
