@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { relativeLinks, userPages } from './helpers/markdownLinks';
 
 /** A user reads README and docs/ first: every relative link and anchor in them must lead somewhere. */
 const root = join(__dirname, '..');
-const pages = ['README.md', 'CHANGELOG.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = userPages();
 
 function anchors(markdown: string): Set<string> {
   const slugs = markdown
@@ -21,8 +22,7 @@ function anchors(markdown: string): Set<string> {
 }
 
 describe.each(pages)('%s', (page) => {
-  const text = readFileSync(join(root, page), 'utf8').replace(/```[\s\S]*?```/g, '');
-  const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] ?? '').filter((l) => !/^(https?:|mailto:)/.test(l));
+  const links = relativeLinks(page);
 
   test.each(links.length > 0 ? links : ['(no relative links)'])('link %s resolves', (link) => {
     if (link === '(no relative links)') return;

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { linkedPaths } from '../helpers/markdownLinks';
 import { ensureBuilt, freePort, repoPath, repoRoot } from './support';
 
 jest.setTimeout(60_000);
@@ -42,7 +43,10 @@ const allowedInPackage: RegExp[] = [
   /^docs\/.+\.(md|png|svg)$/,
   /^scripts\/(install|uninstall)-service\.ps1$/,
   // The alert rules and the example scrape config, for hosts that get everything through npm.
-  /^prometheus\/(alerts|prometheus|prometheus-probe)\.yml$/,
+  /^prometheus\/(alerts|alertmanager|prometheus|prometheus-probe)\.yml$/,
+  // What the docs link to: Grafana provisioning, the example hosts file.
+  /^grafana\/provisioning\/[a-z]+\/[^/]+\.yml$/,
+  /^examples\/[^/]+\.yml$/,
 ];
 
 function requiredInPackage(): string[] {
@@ -173,6 +177,13 @@ describe('npm package', () => {
 
   test('contains everything the exporter and its users need', () => {
     const missing = requiredInPackage().filter((file) => !packedFiles.includes(file));
+    expect(missing).toEqual([]);
+  });
+
+  test('holds every file (or folder) that README and docs/ link to', () => {
+    const linked = linkedPaths();
+    expect(linked.length).toBeGreaterThan(10);
+    const missing = linked.filter((target) => !packedFiles.some((file) => file === target || file.startsWith(`${target}/`)));
     expect(missing).toEqual([]);
   });
 
