@@ -197,7 +197,8 @@ function zip() {
   list(NAME);
   const building = `${file}.building`;
   fs.rmSync(building, { force: true });
-  run('zip', ['-X', '-9', '-q', '-D', building, ...entries], { cwd: base });
+  // Level 6 (zip's default): 2.5 times as fast as -9 for 0.4 % more bytes (node.exe is most of it).
+  run('zip', ['-X', '-6', '-q', '-D', building, ...entries], { cwd: base });
   fs.renameSync(building, file);
   return file;
 }
