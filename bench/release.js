@@ -9,6 +9,8 @@ const net = require('node:net');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
+// Debian puts wineserver beside wine's libraries, not on PATH.
+const WINESERVER = ['/usr/bin/wineserver', '/usr/lib/wine/wineserver64', '/usr/lib/wine/wineserver'].find((file) => fs.existsSync(file)) ?? 'wineserver';
 
 function sh(program, args, options = {}) {
   return new Promise((resolve, reject) => {
@@ -18,11 +20,14 @@ function sh(program, args, options = {}) {
   });
 }
 
-/** `wine …` with its output in files (node.exe under Wine cannot write into a pipe). */
-function wine(env, args, timeoutMs = 60_000) {
+/**
+ * `wine …` (or wineserver) with its output discarded, never into a pipe: node.exe under Wine cannot
+ * write into one, and `wineserver -p` stays running and would hold one open.
+ */
+function wine(env, args, timeoutMs = 60_000, program = 'wine') {
   return new Promise((resolve) => {
     const out = fs.openSync('/dev/null', 'w');
-    const child = spawn('wine', args, { env, stdio: ['ignore', out, out] });
+    const child = spawn(program, args, { env, stdio: ['ignore', out, out] });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -60,7 +65,7 @@ async function serviceStartToScrape(stageDir, runs, log) {
     await wine(env, ['wineboot', '-i'], 120_000);
     await wine(env, ['winecfg', '-v', 'win10']);
   }
-  await sh('wineserver', ['-p'], { env });
+  await wine(env, ['-p'], 30_000, WINESERVER);
   const port = await freePort();
   const exe = `Z:${path.join(stageDir, 'hyperv-ic-exporter-service.exe').replace(/\//g, '\\')}`;
   const service = 'hyperv-ic-exporter-bench';
@@ -83,7 +88,7 @@ async function serviceStartToScrape(stageDir, runs, log) {
     }
   } finally {
     await wine(env, ['sc', 'delete', service]);
-    await sh('wineserver', ['-k'], { env }).catch(() => undefined);
+    await wine(env, ['-k'], 30_000, WINESERVER);
   }
   return seconds;
 }
