@@ -64,22 +64,40 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
     for (const type of new Set(panels.map((p) => String(p.type)))) expect({ type, required: required.has(`panel:${type}`) }).toEqual({ type, required: true });
   });
 
-  test('has a data-source variable and instance / vm variables fed by label_values', () => {
+  test('has a data-source variable and job / instance / vm variables fed by label_values', () => {
     const datasource = variable(dashboard, 'datasource');
-    expect(datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    expect(datasource).toMatchObject({ type: 'datasource', query: 'prometheus', label: 'Data source' });
     // A manual import fills in the value; a provisioned copy falls back to matching the text.
     expect(datasource?.current).toMatchObject({ value: '${DS_PROMETHEUS}', text: 'Prometheus' });
 
-    // "Host": an exporter's address with one exporter per host, a /probe target name with many.
+    // Job: hyperv-ic (each exporter's /metrics) and, behind /probe, hyperv-ic-probe. All = `.+`
+    // (dashboard-linter's template-job-rule), so a selector matches every series that has the label.
+    const job = variable(dashboard, 'job');
+    expect(job).toMatchObject({ type: 'query', label: 'Job', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.+', refresh: 2 });
+    expect(parseLabelValues(variableQuery(job ?? {}))).toEqual({ selector: 'hyperv_up', label: 'job' });
+
+    // Instance: the host's target, an exporter's address with one exporter per host, a /probe target name with many.
     const instance = variable(dashboard, 'instance');
-    expect(instance).toMatchObject({ type: 'query', label: 'Host', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.*' });
-    expect(parseLabelValues(variableQuery(instance ?? {}))).toEqual({ selector: 'hyperv_host_info', label: 'instance' });
+    expect(instance).toMatchObject({ type: 'query', label: 'Instance', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.+', refresh: 2 });
+    expect(parseLabelValues(variableQuery(instance ?? {}))).toEqual({ selector: 'hyperv_host_info{job=~"$job"}', label: 'instance' });
 
     const vm = variable(dashboard, 'vm');
-    expect(vm).toMatchObject({ type: 'query', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.*' });
-    expect(parseLabelValues(variableQuery(vm ?? {}))).toEqual({ selector: 'hyperv_vm_info{instance=~"$instance"}', label: 'vm' });
-    // Without an explicit "All", Grafana would start with only the first exporter or VM selected.
-    for (const v of [instance, vm]) expect(v?.current).toMatchObject({ value: ['$__all'] });
+    expect(vm).toMatchObject({ type: 'query', datasource: DATASOURCE_REF, multi: true, includeAll: true, allValue: '.*', refresh: 2 });
+    expect(parseLabelValues(variableQuery(vm ?? {}))).toEqual({ selector: 'hyperv_vm_info{job=~"$job", instance=~"$instance"}', label: 'vm' });
+    // Without an explicit "All", Grafana would start with only the first job, exporter or VM selected.
+    for (const v of [job, instance, vm]) expect(v?.current).toMatchObject({ value: ['$__all'] });
+    expect(dashboard.templating?.list?.map((v) => v.name)).toEqual(['datasource', 'job', 'instance', 'vm', 'backup_days', 'runbook_base_url']);
+  });
+
+  test('is not editable (it is provisioned from this file), and its runbook link is set in one hidden variable', () => {
+    expect(dashboard.editable).toBe(false);
+    const base = variable(dashboard, 'runbook_base_url');
+    expect(base).toMatchObject({ type: 'textbox', hide: 2 });
+    // The same default as the external label runbook_base_url of the shipped Prometheus configurations.
+    const prometheus = parseYaml(readFileSync(path.join(REPOSITORY_ROOT, 'prometheus/prometheus.yml'), 'utf8')) as { global: { external_labels: Record<string, string> } };
+    expect(base?.query).toBe(prometheus.global.external_labels['runbook_base_url']);
+    expect(base?.current).toMatchObject({ value: base?.query });
+    expect(dashboard.links).toEqual([expect.objectContaining({ title: 'Alert runbooks', type: 'link', url: '${runbook_base_url}' })]);
   });
 
   test('has a backup_days variable for the Backups panel, 7 days by default, offering only whole numbers', () => {
@@ -108,19 +126,32 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
     }
   });
 
-  test('every query uses only documented metrics and known variables, and is filtered by $instance', () => {
-    const allowedVariables = new Set(['instance', 'vm', 'backup_days', '__rate_interval', '__interval', '__range']);
+  test('every query uses only documented metrics (or the recording rules of alerts.yml) and known variables', () => {
+    const allowedVariables = new Set(['job', 'instance', 'vm', 'backup_days', '__rate_interval', '__interval', '__range']);
     const queries = [
       ...panels.flatMap((panel) => expressions(panel).map((expr) => ({ where: String(panel.title), expr }))),
-      ...['instance', 'vm'].map((name) => ({ where: `variable ${name}`, expr: variableQuery(variable(dashboard, name) ?? {}).replace(/^label_values\((.*),\s*\w+\)$/, '$1') })),
+      ...['job', 'instance', 'vm'].map((name) => ({ where: `variable ${name}`, expr: variableQuery(variable(dashboard, name) ?? {}).replace(/^label_values\((.*),\s*\w+\)$/, '$1') })),
     ];
+    const recorded = new Set(
+      (parseYaml(readFileSync(path.join(REPOSITORY_ROOT, 'prometheus/alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ record?: string }> }> }).groups
+        .flatMap((g) => g.rules)
+        .flatMap((r) => (r.record === undefined ? [] : [r.record])),
+    );
     for (const { where, expr } of queries) {
       const names = metricNames(expr);
       expect({ where, names: names.size > 0 }).toEqual({ where, names: true });
-      for (const name of names) expect({ where, metric: name, documented: EXPORTER_METRICS.has(name) }).toEqual({ where, metric: name, documented: true });
+      for (const name of names) expect({ where, metric: name, known: EXPORTER_METRICS.has(name) || recorded.has(name) }).toEqual({ where, metric: name, known: true });
       for (const v of grafanaVariables(expr)) expect({ where, variable: v, known: allowedVariables.has(v) }).toEqual({ where, variable: v, known: true });
     }
-    for (const panel of panels) for (const expr of expressions(panel)) expect({ title: panel.title, filtered: expr.includes('instance=~"$instance"') }).toEqual({ title: panel.title, filtered: true });
+  });
+
+  test('a panel that reads a recording rule still works without it ("Heartbeat lost" falls back to the raw condition)', () => {
+    const [lost] = expressions(panelByTitle('Heartbeat lost'));
+    expect(lost).toContain('hyperv:vm_heartbeat_lost:latched{');
+    expect(lost).toMatch(/== 1\n\s+or\n\s+\(\n\s+hyperv_vm_heartbeat_status\{status=~"lost_communication\|error\|non_recoverable_error"/);
+    const [sampling] = expressions(panelByTitle('Sampling'));
+    expect(sampling).toMatch(/^hyperv_up\{[^}]*\}\nor on \(job, instance\)\n/);
+    expect(mappedValues(panelByTitle('Sampling').fieldConfig?.defaults?.['mappings'])).toEqual(new Set(['-1', '0', '1']));
   });
 
   test('covers what the issue asks for', () => {
@@ -148,7 +179,7 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
     const [where, migrating] = expressions(panel);
     // One row per vm_id: the host where it runs and is not migrating, else where it is not migrating, else any; latest arrival first.
     expect(where).toMatch(/topk by \(vm_id\) \(1,/);
-    expect(where).toContain('unless on (job, instance, vm_id) (hyperv_vm_migrating == 1)');
+    expect(where).toContain('unless on (job, instance, vm_id) (hyperv_vm_migrating{job=~"$job", instance=~"$instance"} == 1)');
     expect(where).toContain('hyperv_vm_seen_since_timestamp_seconds');
     expect(where).toContain('"vm_short_id", "$1", "vm_id", "([0-9a-f]{8}).*"');
     expect(migrating).toMatch(/^max by \(vm_id\) \(hyperv_vm_migrating\{/);
@@ -189,7 +220,7 @@ describe('dashboard grafana/dashboards/hyperv-ic.json', () => {
     expect(guest).toContain('group_left (address)');
     expect(guest).toMatch(/or on \(job, instance, vm_id\)\n\s+hyperv_vm_guest_info/);
     expect(panelByTitle('Guest operating system').transformations?.[0]?.options?.['renameByName']).toMatchObject({ address: 'Address' });
-    expect(expressions(panelByTitle('Guest addresses'))).toEqual(['hyperv_vm_guest_address_info{instance=~"$instance", vm=~"$vm"}']);
+    expect(expressions(panelByTitle('Guest addresses'))).toEqual(['hyperv_vm_guest_address_info{job=~"$job", instance=~"$instance", vm=~"$vm"}']);
   });
 
   test('the per-host sampling metrics are read once per host in both layouts (host="", not the exporter\'s host-labelled copy)', () => {

@@ -5,18 +5,31 @@
  * is run against the same Prometheus.
  *
  * The only changes to the shipped files: scrape/evaluation interval 1s and every rule's `for` 2s
- * (checked below), so the test takes seconds rather than minutes.
+ * (checked below), so the test takes seconds rather than minutes; the exporter runs with
+ * --sample.max-age=3s, and Prometheus, when the test restarts it, with a lookback of 2s.
+ *
+ * The last tests lose webB's heartbeat again and then break the monitoring under it: sampling fails
+ * past --sample.max-age, Prometheus restarts, the exporter dies. The page must stay through all of it
+ * (Alertmanager is never told it resolved) and the host must page, until the exporter comes back with
+ * a sample that shows webB healthy.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { HOST_NAME, OLD_BACKUPS, readHostDocument, VMS, withHeartbeatStatus, HEARTBEAT_CODE, type FixtureVm } from './fixtures/hostFixture';
 import { contentPanels, loadDashboard, parseLabelValues, substituteVariables, variable, variableQuery } from './support/dashboard';
-import { waitFor } from './support/processes';
+import { waitFor } from '../helpers/waitFor';
 import { EXPORTER_MAIN, MonitoringStack, testConfigurations, TEST_RULE_FOR, TEST_SCRAPE_INTERVAL, type PrometheusAlert, type QueryResult } from './support/stack';
 import { describeWithTools, REPOSITORY_ROOT } from './support/tools';
 
 const ALERT_WAIT_MS = 25_000;
+/** Longer than every rule's `for` (2s) plus a scrape and an evaluation: what would change has changed. */
+const SETTLE_MS = 3000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The fixture's running VMs: the ones HyperVHostNotSampled must name (webA is running, and migrating away). */
+const RUNNING_VMS: readonly FixtureVm[] = Object.values(VMS).filter((vm) => ![VMS.db01Off, VMS.db02Saved, VMS.app01Paused].includes(vm as never));
 
 function alertKey(labels: Record<string, string>): string {
   return [labels['alertname'], labels['vm'] ?? '', labels['vm_id'] ?? '', labels['component'] ?? ''].join('|');
@@ -63,7 +76,9 @@ describe('the test configuration', () => {
     const withoutFor = (r: { groups: Array<{ rules: Array<Record<string, unknown>> }> }): unknown =>
       r.groups.map((g) => ({ ...g, rules: g.rules.map(({ for: _for, ...rest }) => rest) }));
     expect(withoutFor(rules)).toEqual(withoutFor(shippedRules));
-    expect(rules.groups.flatMap((g) => g.rules).every((r) => r['for'] === TEST_RULE_FOR)).toBe(true);
+    const alerting = rules.groups.flatMap((g) => g.rules).filter((r) => 'alert' in r);
+    expect(alerting.length).toBeGreaterThan(0);
+    expect(alerting.every((r) => r['for'] === TEST_RULE_FOR)).toBe(true);
   });
 });
 
@@ -130,7 +145,10 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
       // the target), and the status.
       expect(lost.annotations['description']).toContain(`VM web (vm_id ${VMS.webB.vmId}) on Hyper-V host ${HOST_NAME} (${stack.exporterAddress})`);
       expect(lost.annotations['description']).toContain('has been lost_communication');
-      expect(lost.annotations['runbook_url']).toMatch(/docs\/alerts\.md#hypervvmheartbeatlost$/);
+      // The runbook link: the external label runbook_base_url of the shipped prometheus.yml, and the anchor.
+      const base = (parseYaml(readFileSync(path.join(REPOSITORY_ROOT, 'prometheus/prometheus.yml'), 'utf8')) as { global: { external_labels: Record<string, string> } }).global
+        .external_labels['runbook_base_url'];
+      expect(lost.annotations['runbook_url']).toBe(`${String(base)}#hypervvmheartbeatlost`);
 
       const delivered = await waitFor(
         'the webhook to receive HyperVVMHeartbeatLost',
@@ -151,9 +169,11 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
       const dashboard = loadDashboard();
 
       // Template variables: label_values() through the label-values API, as Grafana does.
+      const jobQuery = parseLabelValues(variableQuery(variable(dashboard, 'job') ?? {}));
+      expect(await stack.labelValues(jobQuery.label, jobQuery.selector)).toEqual(['hyperv-ic']);
       const instanceQuery = parseLabelValues(variableQuery(variable(dashboard, 'instance') ?? {}));
-      // The Host variable: with one exporter per host, each exporter's address.
-      expect(await stack.labelValues(instanceQuery.label, instanceQuery.selector)).toEqual([stack.exporterAddress]);
+      // The Instance variable: with one exporter per host, each exporter's address.
+      expect(await stack.labelValues(instanceQuery.label, substituteVariables(instanceQuery.selector, { instance: '.+' }))).toEqual([stack.exporterAddress]);
       const vmQuery = parseLabelValues(variableQuery(variable(dashboard, 'vm') ?? {}));
       const vmNames = await stack.labelValues(vmQuery.label, substituteVariables(vmQuery.selector, { instance: stack.exporterAddress }));
       expect(vmNames).toEqual([...new Set(Object.values(VMS).map((vm) => vm.name))].sort());
@@ -338,4 +358,78 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
       );
     });
   }, 60_000);
+
+  describe('a lost heartbeat stays paged while the monitoring under it breaks', () => {
+    const pageFor = async (vm: FixtureVm): Promise<PrometheusAlert | undefined> =>
+      (await stack.firingAlerts()).find((alert) => alert.labels['alertname'] === 'HyperVVMHeartbeatLost' && alert.labels['vm_id'] === vm.vmId);
+    const hostPage = async (): Promise<PrometheusAlert | undefined> => (await stack.firingAlerts()).find((alert) => alert.labels['alertname'] === 'HyperVHostNotSampled');
+    const resolvedAtWebhook = (vm: FixtureVm): number =>
+      stack.deliveries.flatMap((d) => d.alerts).filter((a) => a.status === 'resolved' && a.labels['alertname'] === 'HyperVVMHeartbeatLost' && a.labels['vm_id'] === vm.vmId).length;
+    const criticalNow = async (): Promise<string[]> =>
+      (await stack.firingAlerts()).filter((a) => a.labels['severity'] === 'critical').map((a) => `${String(a.labels['alertname'])} ${a.labels['vm_id'] ?? a.labels['instance'] ?? ''}`).sort();
+    let resolvedBefore = 0;
+
+    test('(a) sampling fails past --sample.max-age: the page stays, and the host pages once, naming the VMs that ran on it', async () => {
+      await stack.withLogs(async () => {
+        stack.writeDocument(lostHeartbeatDocument());
+        await waitFor('HyperVVMHeartbeatLost for webB', () => pageFor(VMS.webB), { timeoutMs: ALERT_WAIT_MS });
+        resolvedBefore = resolvedAtWebhook(VMS.webB);
+
+        stack.writeReplayText('{"schemaVersion": 1, "classes": ');
+        await waitFor('the exporter to stop serving VM metrics', async () => ((await stack.query('hyperv_vm_info')).data?.result.length === 0 ? true : undefined), {
+          timeoutMs: ALERT_WAIT_MS,
+        });
+        const host = await waitFor('HyperVHostNotSampled', hostPage, { timeoutMs: ALERT_WAIT_MS });
+        expect(host.labels).toMatchObject({ severity: 'critical', job: 'hyperv-ic', instance: stack.exporterAddress, host: HOST_NAME });
+        const description = String(host.annotations['description']);
+        expect(description).toContain(`Hyper-V host ${HOST_NAME} (${stack.exporterAddress}, job hyperv-ic)`);
+        expect(description).toContain("the exporter's samples of the host fail (reasons in the last 10 minutes: invalid_document)");
+        expect(description).toContain(`VMs that were running on it when it was last sampled (${RUNNING_VMS.length}): `);
+        for (const vm of RUNNING_VMS) expect(description).toContain(`${vm.name} (${vm.vmId})`);
+        expect(description).toContain(`Heartbeat already lost, paged as HyperVVMHeartbeatLost until the host is sampled again: web (${VMS.webB.vmId}).`);
+
+        const page = await pageFor(VMS.webB);
+        expect(page?.annotations['summary']).toBe(`Heartbeat lost: VM web on ${stack.exporterAddress} (host not sampled since)`);
+        expect(page?.annotations['description']).toContain(`VM web (vm_id ${VMS.webB.vmId}) was last seen on Hyper-V host ${HOST_NAME} (${stack.exporterAddress}) with its heartbeat lost`);
+        // One page per VM and one per host, and they stay.
+        await sleep(SETTLE_MS);
+        expect(await criticalNow()).toEqual([`HyperVHostNotSampled ${stack.exporterAddress}`, `HyperVVMHeartbeatLost ${VMS.webB.vmId}`]);
+        expect(resolvedAtWebhook(VMS.webB)).toBe(resolvedBefore);
+      });
+    }, 60_000);
+
+    test('a restart of Prometheus that outlasts its lookback forgets neither the page nor the host', async () => {
+      await stack.withLogs(async () => {
+        // Down for 3 s and more, lookback 2 s: as a restart of more than 5 minutes with the default lookback.
+        await stack.restartPrometheus({ downMs: 3000, lookbackDelta: '2s' });
+        await waitFor('HyperVVMHeartbeatLost for webB after the restart', () => pageFor(VMS.webB), { timeoutMs: ALERT_WAIT_MS });
+        await waitFor('HyperVHostNotSampled after the restart', hostPage, { timeoutMs: ALERT_WAIT_MS });
+        expect(await criticalNow()).toEqual([`HyperVHostNotSampled ${stack.exporterAddress}`, `HyperVVMHeartbeatLost ${VMS.webB.vmId}`]);
+        expect(resolvedAtWebhook(VMS.webB)).toBe(resolvedBefore);
+      });
+    }, 60_000);
+
+    test('(b) the exporter is gone: the page stays; a fresh sample showing webB healthy resolves it', async () => {
+      await stack.withLogs(async () => {
+        await stack.stopExporter();
+        await waitFor(
+          'HyperVHostNotSampled to say the exporter cannot be scraped',
+          async () => ((await hostPage())?.annotations['description']?.includes(`it cannot scrape ${stack.exporterAddress}`) === true ? true : undefined),
+          { timeoutMs: ALERT_WAIT_MS, describe: () => 'HyperVHostNotSampled does not say so' },
+        );
+        await sleep(SETTLE_MS);
+        expect(await criticalNow()).toEqual([`HyperVHostNotSampled ${stack.exporterAddress}`, `HyperVVMHeartbeatLost ${VMS.webB.vmId}`]);
+        expect(resolvedAtWebhook(VMS.webB)).toBe(resolvedBefore);
+
+        // The exporter comes back, and its first sample shows webB's heartbeat OK.
+        stack.writeDocument(baselineDocument());
+        await stack.startExporter();
+        await waitFor('the webhook to be told HyperVVMHeartbeatLost for webB resolved', async () => (resolvedAtWebhook(VMS.webB) > resolvedBefore ? true : undefined), {
+          timeoutMs: ALERT_WAIT_MS,
+          describe: () => JSON.stringify(stack.deliveries.slice(-5), null, 1).slice(0, 3000),
+        });
+        await expectFiringExactly(BASELINE_FIRING);
+      });
+    }, 60_000);
+  });
 });

@@ -8,8 +8,13 @@
  * and healthy. Nothing may page. Then its heartbeat is lost on hv02: exactly one HyperVVMHeartbeatLost
  * for its vm_id must reach the webhook, naming hv02.
  *
+ * Then the monitoring under that page breaks: hv02 cannot be sampled (its document does not parse), then
+ * the exporter dies. The page stays, each host that is not sampled pages once (not the exporter's own
+ * target), and a fresh sample of hv02 showing the VM healthy resolves it all.
+ *
  * The only changes to the shipped files: scrape/evaluation interval 1s, every rule's `for` 2s, and the
- * exporter's address (the test's port) in place of the shipped one (checked below).
+ * exporter's address (the test's port) in place of the shipped one (checked below); every host is
+ * sampled every second with a max-age of 3s.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -25,8 +30,18 @@ import {
   type SampleDocument,
 } from './fixtures/hostFixture';
 import { contentPanels, loadDashboard, parseLabelValues, substituteVariables, variable, variableQuery } from './support/dashboard';
-import { waitFor } from './support/processes';
-import { EXPORTER_MAIN, MonitoringStack, PROBE_CONFIG, probeTestConfiguration, shippedProbeExporterAddress, TEST_SCRAPE_INTERVAL, type QueryResult, type WebhookAlert } from './support/stack';
+import { waitFor } from '../helpers/waitFor';
+import {
+  EXPORTER_MAIN,
+  MonitoringStack,
+  PROBE_CONFIG,
+  probeTestConfiguration,
+  shippedProbeExporterAddress,
+  TEST_SCRAPE_INTERVAL,
+  type PrometheusAlert,
+  type QueryResult,
+  type WebhookAlert,
+} from './support/stack';
 import { describeWithTools } from './support/tools';
 
 const WAIT_MS = 20_000;
@@ -35,6 +50,8 @@ const SETTLE_MS = 4000;
 
 const MOVER = VMS.webB;
 const PROBE_JOB = 'hyperv-ic-probe';
+/** The external label prometheus-probe.yml gives every alert: where the runbooks are. */
+const RUNBOOK_BASE = (parseYaml(readFileSync(PROBE_CONFIG, 'utf8')) as { global: { external_labels: Record<string, string> } }).global.external_labels['runbook_base_url'];
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -115,23 +132,33 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
     });
   }, 40_000);
 
-  test('the dashboard works per host: the Host variable lists the target names, and every panel has data for hv02 alone', async () => {
+  test('the dashboard works per host: the Job and Instance variables list the jobs and target names, and every panel has data for hv02 alone', async () => {
     await stack.withLogs(async () => {
-      // The rate panels (increase over $__rate_interval) need a few samples of each host first.
+      // The rate panels (rate over $__rate_interval) need a few samples of each host first.
       await waitForLabels('count_over_time(hyperv_up{host=""}[1m]) >= 3', 'instance', ['hv01', 'hv02']);
       const dashboard = loadDashboard();
+      const jobQuery = parseLabelValues(variableQuery(variable(dashboard, 'job') ?? {}));
+      expect(await stack.labelValues(jobQuery.label, jobQuery.selector)).toEqual(['hyperv-ic', 'hyperv-ic-probe']);
       const hostQuery = parseLabelValues(variableQuery(variable(dashboard, 'instance') ?? {}));
-      expect(await stack.labelValues(hostQuery.label, hostQuery.selector)).toEqual(['hv01', 'hv02']);
+      expect(await stack.labelValues(hostQuery.label, substituteVariables(hostQuery.selector, { instance: '.+' }))).toEqual(['hv01', 'hv02']);
+      // The exporter's own build is on its /metrics (instance = the exporter's address), so with one
+      // /probe host selected it is not shown; every selector is filtered by $instance (dashboard-linter).
+      const exporterOnly = 'Exporter and host / B';
       const problems: string[] = [];
       for (const panel of contentPanels(dashboard)) {
         for (const target of panel.targets ?? []) {
           const result = await stack.query(substituteVariables(String(target.expr), { instance: 'hv02' }));
           const name = `${String(panel.title)} / ${String(target.refId)}`;
           if (result.status !== 'success') problems.push(`${name}: ${result.error ?? 'error'}`);
-          else if ((result.data?.result.length ?? 0) === 0) problems.push(`${name}: no data`);
+          else if ((result.data?.result.length ?? 0) === 0 && name !== exporterOnly) problems.push(`${name}: no data`);
+          else if ((result.data?.result.length ?? 0) > 0 && name === exporterOnly) problems.push(`${name}: data for hv02 alone`);
         }
       }
       expect(problems).toEqual([]);
+      const build = contentPanels(dashboard).find((p) => p.title === 'Exporter and host')?.targets?.[1]?.expr;
+      expect((await series(substituteVariables(String(build), { instance: '.+' }))).map((s) => `${String(s.metric['instance'])} ${String(s.metric['source'])}`)).toEqual([
+        `${stack.exporterAddress} config`,
+      ]);
       // The exporter's panels show each host once, not again from the exporter's host-labelled copy.
       const sampling = contentPanels(dashboard).find((p) => p.title === 'Sampling')?.targets?.[0]?.expr;
       expect((await series(substituteVariables(String(sampling), { instance: '.*' }))).map((s) => s.metric['instance']).sort()).toEqual(['hv01', 'hv02']);
@@ -186,13 +213,76 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
 
       const pages = new Set(firingDeliveries().map((a) => JSON.stringify(Object.entries(a.labels).sort())));
       expect([...pages]).toEqual([JSON.stringify(Object.entries(delivered.labels).sort())]);
-      expect(delivered.labels).toEqual({ alertname: 'HyperVVMHeartbeatLost', severity: 'critical', job: PROBE_JOB, vm_id: MOVER.vmId, vm: MOVER.name });
+      expect(delivered.labels).toEqual({ alertname: 'HyperVVMHeartbeatLost', severity: 'critical', job: PROBE_JOB, vm_id: MOVER.vmId, vm: MOVER.name, runbook_base_url: RUNBOOK_BASE });
+      expect(delivered.annotations['runbook_url']).toBe(`${String(RUNBOOK_BASE)}#hypervvmheartbeatlost`);
       expect(delivered.annotations['summary']).toBe(`Heartbeat lost: VM ${MOVER.name} on hv02`);
       expect(delivered.annotations['description']).toContain(`VM ${MOVER.name} (vm_id ${MOVER.vmId}) on Hyper-V host HV02 (hv02) is running`);
       expect(delivered.annotations['description']).toContain('has been lost_communication');
 
       const firing = await stack.firingAlerts();
-      expect(firing.map((a) => a.labels)).toEqual([delivered.labels]);
+      // Prometheus' own view has no external labels; Alertmanager's has.
+      const { runbook_base_url: _base, ...withoutExternal } = delivered.labels;
+      expect(firing.map((a) => a.labels)).toEqual([withoutExternal]);
     });
   }, 60_000);
+
+  describe('the page stays while the monitoring under it breaks', () => {
+    const critical = async (): Promise<string[]> =>
+      (await stack.firingAlerts()).filter((a) => a.labels['severity'] === 'critical').map((a) => `${String(a.labels['alertname'])} ${a.labels['vm_id'] ?? a.labels['instance'] ?? ''}`).sort();
+    const hostPage = async (host: string): Promise<PrometheusAlert | undefined> =>
+      (await stack.firingAlerts()).find((a) => a.labels['alertname'] === 'HyperVHostNotSampled' && a.labels['instance'] === host);
+    const resolvedPages = (): WebhookAlert[] => stack.deliveries.flatMap((d) => d.alerts).filter((a) => a.status === 'resolved' && a.labels['alertname'] === 'HyperVVMHeartbeatLost');
+
+    test('(c) hv02 cannot be sampled: the VM stays paged, and hv02 pages once, naming the VMs that ran on it', async () => {
+      await stack.withLogs(async () => {
+        stack.writeHostReplayText('hv02', '{"schemaVersion": 1, "classes": ');
+        const host = await waitFor('HyperVHostNotSampled for hv02', () => hostPage('hv02'), { timeoutMs: WAIT_MS });
+        expect(host.labels).toEqual({ alertname: 'HyperVHostNotSampled', severity: 'critical', job: PROBE_JOB, instance: 'hv02', host: 'HV02' });
+        const description = String(host.annotations['description']);
+        expect(description).toContain('Hyper-V host HV02 (hv02, job hyperv-ic-probe)');
+        expect(description).toContain("the exporter's samples of the host fail (reasons in the last 10 minutes: invalid_document)");
+        expect(description).toContain(
+          `VMs that were running on it when it was last sampled (2): ${VMS.legacy2012VssProtocolMismatch.name} (${VMS.legacy2012VssProtocolMismatch.vmId}), ${MOVER.name} (${MOVER.vmId}).`,
+        );
+        expect(description).toContain(`Heartbeat already lost, paged as HyperVVMHeartbeatLost until the host is sampled again: ${MOVER.name} (${MOVER.vmId}).`);
+        await sleep(SETTLE_MS);
+        expect(await critical()).toEqual(['HyperVHostNotSampled hv02', `HyperVVMHeartbeatLost ${MOVER.vmId}`]);
+        const page = (await stack.firingAlerts()).find((a) => a.labels['alertname'] === 'HyperVVMHeartbeatLost');
+        expect(page?.annotations['summary']).toBe(`Heartbeat lost: VM ${MOVER.name} on hv02 (host not sampled since)`);
+        expect(resolvedPages()).toEqual([]);
+      });
+    }, 60_000);
+
+    test('(b) the exporter is gone: each of its hosts pages once, the exporter itself does not; hv02 sampled again with the VM healthy resolves it all', async () => {
+      await stack.withLogs(async () => {
+        await stack.stopExporter();
+        // Prometheus keeps the /probe targets it last read from /targets: both fail now.
+        await waitFor('HyperVHostNotSampled for hv01', () => hostPage('hv01'), { timeoutMs: WAIT_MS });
+        await waitFor('hv02 to be reported as not scrapable', async () => ((await hostPage('hv02'))?.annotations['description']?.includes('it cannot scrape hv02') === true ? true : undefined), {
+          timeoutMs: WAIT_MS,
+        });
+        await sleep(SETTLE_MS);
+        expect(await critical()).toEqual(['HyperVHostNotSampled hv01', 'HyperVHostNotSampled hv02', `HyperVVMHeartbeatLost ${MOVER.vmId}`]);
+        expect(String((await hostPage('hv01'))?.annotations['description'])).toContain(`VMs that were running on it when it was last sampled (1): ${VMS.webA.name} (${VMS.webA.vmId}).`);
+        expect(resolvedPages()).toEqual([]);
+
+        // The exporter comes back; hv02's first sample shows the VM answering again.
+        stack.writeHostDocument('hv02', hv02([VMS.legacy2012VssProtocolMismatch, MOVER]));
+        await stack.startExporter();
+        await waitFor('the webhook to be told the page resolved', async () => (resolvedPages().some((a) => a.labels['vm_id'] === MOVER.vmId) ? true : undefined), {
+          timeoutMs: WAIT_MS,
+          describe: () => JSON.stringify(stack.deliveries.slice(-5), null, 1).slice(0, 3000),
+        });
+        await waitFor('every alert to resolve', async () => ((await stack.firingAlerts()).length === 0 ? true : undefined), {
+          timeoutMs: WAIT_MS,
+          describe: () => 'still firing',
+        });
+        // Over the whole run: one page for the VM (one label set), one per host.
+        const pages = new Set(firingDeliveries().filter((a) => a.labels['severity'] === 'critical').map((a) => JSON.stringify(Object.entries(a.labels).sort())));
+        expect([...pages].map((p) => (JSON.parse(p) as Array<[string, string]>).filter(([k]) => ['alertname', 'vm_id', 'instance'].includes(k)).map(([, v]) => v).join(' ')).sort()).toEqual(
+          ['HyperVHostNotSampled hv01', 'HyperVHostNotSampled hv02', `HyperVVMHeartbeatLost ${MOVER.vmId}`],
+        );
+      });
+    }, 90_000);
+  });
 });

@@ -12,6 +12,8 @@ export const EXPORTER_METRICS: ReadonlySet<string> = new Set([
   'hyperv_collector_duration_seconds',
   'hyperv_collector_success',
   'hyperv_exporter_build_info',
+  'hyperv_exporter_config_last_reload_successful',
+  'hyperv_exporter_config_last_reload_success_timestamp_seconds',
   'hyperv_cluster_discovery_success',
   'hyperv_host_info',
   'hyperv_vm_info',

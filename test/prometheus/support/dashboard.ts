@@ -22,6 +22,8 @@ export interface DashboardPanel {
   readonly gridPos?: { x?: unknown; y?: unknown; w?: unknown; h?: unknown };
   readonly targets?: readonly DashboardTarget[];
   readonly panels?: readonly DashboardPanel[];
+  readonly description?: unknown;
+  readonly options?: Record<string, unknown>;
   readonly fieldConfig?: { defaults?: Record<string, unknown>; overrides?: unknown[] };
   readonly transformations?: ReadonlyArray<{ id?: unknown; options?: Record<string, unknown> }>;
 }
@@ -36,10 +38,16 @@ export interface DashboardVariable {
   readonly multi?: unknown;
   readonly includeAll?: unknown;
   readonly allValue?: unknown;
+  readonly label?: unknown;
+  readonly refresh?: unknown;
+  readonly hide?: unknown;
+  readonly options?: ReadonlyArray<{ readonly text?: unknown; readonly value?: unknown; readonly selected?: unknown }>;
 }
 
 export interface Dashboard {
   readonly uid?: unknown;
+  readonly editable?: unknown;
+  readonly links?: ReadonlyArray<{ readonly title?: unknown; readonly url?: unknown; readonly type?: unknown }>;
   readonly title?: unknown;
   readonly schemaVersion?: unknown;
   readonly __inputs?: ReadonlyArray<{ name?: unknown; type?: unknown; pluginId?: unknown }>;
@@ -95,17 +103,18 @@ export function escapeForPrometheusRegex(value: string): string {
 export const DEFAULT_BACKUP_DAYS = 7;
 
 /**
- * Substitutes the dashboard's variables the way Grafana would when every VM of one host (the
- * `instance` value: an exporter's address, or a /probe target name; `.*` for "All", unescaped as
- * Grafana's allValue is) is selected, plus the built-in interval variables. Throws if any variable
+ * Substitutes the dashboard's variables the way Grafana would when every job ("All": `.+`) and every
+ * VM of one host (the `instance` value: an exporter's address, or a /probe target name; `.+` (or `.*`)
+ * for "All", unescaped as Grafana's allValue is) are selected, plus the built-in interval variables. Throws if any variable
  * is left, so a new variable cannot slip through untested.
  */
 export function substituteVariables(expression: string, values: { instance: string; backupDays?: number }): string {
   const substituted = expression
+    .replace(/\$\{?job\}?(?!\w)/g, '.+')
     .replace(/\$\{?__rate_interval\}?/g, '1m')
     .replace(/\$\{?__interval\}?/g, '15s')
     .replace(/\$\{?__range\}?/g, '5m')
-    .replace(/\$\{?instance\}?/g, values.instance === '.*' ? '.*' : escapeForPrometheusRegex(values.instance))
+    .replace(/\$\{?instance\}?/g, values.instance === '.*' || values.instance === '.+' ? values.instance : escapeForPrometheusRegex(values.instance))
     .replace(/\$\{?backup_days\}?/g, String(values.backupDays ?? DEFAULT_BACKUP_DAYS))
     .replace(/\$\{?vm\}?/g, '.*');
   const leftover = /\$\{?[A-Za-z_]\w*/.exec(substituted);

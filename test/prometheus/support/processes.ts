@@ -87,33 +87,3 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Thrown by a probe when waiting longer is pointless (the process being waited for has exited). */
-export class GiveUp extends Error {}
-
-/**
- * Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs` with
- * `describe()` (what was last seen), so that a timeout says why.
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  options: { timeoutMs: number; intervalMs?: number; describe?: () => string },
-): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (error instanceof GiveUp) throw new Error(`gave up waiting for ${what}: ${error.message}\n${options.describe?.() ?? ''}`);
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const detail = options.describe?.() ?? '';
-      const cause = lastError instanceof Error ? `\nlast error: ${lastError.message}` : '';
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${cause}\n${detail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
-  }
-}

@@ -12,8 +12,28 @@ const KEYWORDS = new Set([
   'inf', 'nan',
 ]);
 
+/** The expression without its `#` comments (a `#` inside a string is not one). */
+export function withoutComments(expression: string): string {
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < expression.length; i++) {
+    const c = expression[i] as string;
+    if (quote !== null) {
+      out += c;
+      if (c === '\\' && quote !== '`') out += expression[++i] ?? '';
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'" || c === '`') {
+      quote = c;
+      out += c;
+    } else if (c === '#') {
+      while (i + 1 < expression.length && expression[i + 1] !== '\n') i++;
+    } else out += c;
+  }
+  return out;
+}
+
 export function metricNames(expression: string): Set<string> {
-  const blanked = expression
+  const blanked = withoutComments(expression)
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, ' ')
     .replace(/\$\{[A-Za-z_]\w*(?::[^}]*)?\}|\$[A-Za-z_]\w*|\[\[[A-Za-z_]\w*(?::\w+)?\]\]/g, ' ') // Grafana variables ($days * 86400)
     .replace(/\{[^}]*\}/g, ' ')

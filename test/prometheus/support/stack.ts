@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort, GiveUp, startProcess, stopAll, waitFor, type StartedProcess } from './processes';
+import { GiveUp, waitFor } from '../../helpers/waitFor';
+import { freePort, startProcess, stopAll, type StartedProcess } from './processes';
 import { REPOSITORY_ROOT, toolPath } from './tools';
 
 export const EXPORTER_MAIN = path.join(REPOSITORY_ROOT, 'dist/main.js');
@@ -14,6 +15,11 @@ const RULES_FILE = path.join(REPOSITORY_ROOT, 'prometheus/alerts.yml');
 /** The only changes the test makes to the shipped configuration, so that it runs in seconds. */
 export const TEST_SCRAPE_INTERVAL = '1s';
 export const TEST_RULE_FOR = '2s';
+/**
+ * The exporter's --sample.max-age in the tests (the default is 5m): how long it serves a host's last
+ * good sample while sampling fails. Like the intervals, shortened so that the tests take seconds.
+ */
+export const TEST_MAX_AGE = '3s';
 
 /** One Alertmanager webhook delivery (the fields the test reads). */
 export interface WebhookAlert {
@@ -90,7 +96,9 @@ export class MonitoringStack {
   prometheusUrl = '';
   alertmanagerUrl = '';
   private exporter?: StartedProcess;
+  private exporterArgs: readonly string[] = [];
   private prometheus?: StartedProcess;
+  private prometheusArgs: readonly string[] = [];
   private alertmanager?: StartedProcess;
   private webhook?: Server;
 
@@ -105,9 +113,14 @@ export class MonitoringStack {
 
   /** startMultiHost(): replaces one host's replay document atomically. */
   writeHostDocument(host: string, document: unknown): void {
+    this.writeHostReplayText(host, JSON.stringify(document));
+  }
+
+  /** startMultiHost(): replaces one host's replay file with this text (say, one that is not JSON). */
+  writeHostReplayText(host: string, text: string): void {
     const file = this.hostReplayFiles.get(host);
     if (file === undefined) throw new Error(`no host ${host}: the hosts are ${[...this.hostReplayFiles.keys()].join(', ')}`);
-    MonitoringStack.replaceFile(file, JSON.stringify(document));
+    MonitoringStack.replaceFile(file, text);
   }
 
   private static replaceFile(file: string, text: string): void {
@@ -124,14 +137,16 @@ export class MonitoringStack {
     await this.allocatePorts();
     await this.startWebhookAndAlertmanager();
 
-    this.exporter = startProcess('exporter', process.execPath, [
+    this.exporterArgs = [
       EXPORTER_MAIN,
       '--source=replay',
       `--replay.file=${this.replayFile}`,
       `--web.listen-address=${this.exporterAddress}`,
       '--sample.interval=1s',
+      `--sample.max-age=${TEST_MAX_AGE}`,
       '--log.level=warn',
-    ]);
+    ];
+    this.exporter = startProcess('exporter', process.execPath, this.exporterArgs);
 
     // Prometheus: the shipped files, next to the targets files the shipped config reads.
     const { prometheus, rules } = testConfigurations();
@@ -155,18 +170,19 @@ export class MonitoringStack {
     // Replay paths are relative to the hosts file; every host is sampled every second.
     writeFileSync(
       path.join(exporterDirectory, 'hosts.yml'),
-      stringifyYaml({ hosts: [...this.hostReplayFiles.keys()].map((name) => ({ name, replay: `${name}.json`, interval: '1s' })) }),
+      stringifyYaml({ hosts: [...this.hostReplayFiles.keys()].map((name) => ({ name, replay: `${name}.json`, interval: '1s', 'max-age': TEST_MAX_AGE })) }),
     );
     await this.allocatePorts();
     await this.startWebhookAndAlertmanager();
 
-    this.exporter = startProcess('exporter', process.execPath, [
+    this.exporterArgs = [
       EXPORTER_MAIN,
       `--config.file=${path.join(exporterDirectory, 'hosts.yml')}`,
       `--web.listen-address=${this.exporterAddress}`,
       '--sample.interval=1s',
       '--log.level=warn',
-    ]);
+    ];
+    this.exporter = startProcess('exporter', process.execPath, this.exporterArgs);
     await this.waitForReady('exporter', this.exporter, `http://${this.exporterAddress}/-/ready`);
 
     const { rules } = testConfigurations();
@@ -227,12 +243,38 @@ export class MonitoringStack {
     writeFileSync(path.join(prometheusDirectory, 'alerts.yml'), stringifyYaml(rules));
     for (const [file, content] of Object.entries(targets)) writeFileSync(path.join(prometheusDirectory, file), JSON.stringify(content));
     writeFileSync(path.join(prometheusDirectory, 'targets/alertmanager.json'), JSON.stringify([{ targets: [new URL(this.alertmanagerUrl).host] }]));
-    this.prometheus = startProcess('prometheus', toolPath('prometheus'), [
+    this.prometheusArgs = [
       `--config.file=${path.join(prometheusDirectory, 'prometheus.yml')}`,
       `--storage.tsdb.path=${path.join(prometheusDirectory, 'data')}`,
       `--web.listen-address=${new URL(this.prometheusUrl).host}`,
       '--log.level=warn',
-    ]);
+    ];
+    this.prometheus = startProcess('prometheus', toolPath('prometheus'), this.prometheusArgs);
+  }
+
+  /** Stops the exporter (SIGTERM, by pid): Prometheus' scrapes of it fail from now on. */
+  async stopExporter(): Promise<void> {
+    await stopAll([this.exporter]);
+  }
+
+  /** Starts the exporter again, with the same flags and address, and waits until it is ready. */
+  async startExporter(): Promise<void> {
+    if (this.exporter?.running === true) throw new Error('the exporter is already running');
+    this.exporter = startProcess('exporter', process.execPath, this.exporterArgs);
+    await this.waitForReady('exporter', this.exporter, `http://${this.exporterAddress}/-/ready`);
+  }
+
+  /**
+   * Stops Prometheus, waits `downMs`, and starts it again on the same storage, configuration and port,
+   * with `--query.lookback-delta` set to `lookbackDelta`: scaled down like the intervals, so that an
+   * outage of a few seconds is longer than the lookback, as an outage of more than 5 minutes is in
+   * production. A rule that remembered only through the lookback would have forgotten.
+   */
+  async restartPrometheus(options: { downMs: number; lookbackDelta: string }): Promise<void> {
+    await stopAll([this.prometheus]);
+    await new Promise((resolve) => setTimeout(resolve, options.downMs));
+    this.prometheus = startProcess('prometheus', toolPath('prometheus'), [...this.prometheusArgs, `--query.lookback-delta=${options.lookbackDelta}`]);
+    await this.waitForReady('prometheus', this.prometheus, `${this.prometheusUrl}/-/ready`);
   }
 
   private async waitForReady(name: string, program: StartedProcess | undefined, url: string): Promise<void> {
