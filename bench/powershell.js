@@ -24,6 +24,8 @@ const { median, percentile, round } = require('./lib/stats');
 
 const ROOT = path.join(__dirname, '..');
 const { kvpItemXml } = require(path.join(ROOT, 'dist', 'sources', 'simulator', 'kvpItems'));
+// What the PowerShell source sends after loading collect.ps1: the classes to query (the baseline names its own).
+const { buildQueriesCommand } = require(path.join(ROOT, 'dist', 'sources', 'powershell', 'session'));
 const STAND_IN = path.join(ROOT, 'test', 'fixtures', 'powershell', 'HyperVIcStandIn.psm1');
 const SCRIPTS = {
   baseline: path.join(__dirname, 'baseline', 'collect-6b5575a.ps1'),
@@ -218,7 +220,8 @@ async function runPowerShellBench({ pwsh = 'pwsh', sizes = [12, 128, 1024], runs
     for (const [name, script] of Object.entries(SCRIPTS)) {
       shells[name] = new Pwsh(pwsh, { HYPERV_IC_STANDIN_CONTROL: control });
       await shells[name].run(
-        `$ProgressPreference = 'SilentlyContinue'; Import-Module -Name ${quote(STAND_IN)} -Force -DisableNameChecking -ErrorAction Stop; . ${quote(script)}`,
+        `$ProgressPreference = 'SilentlyContinue'; Import-Module -Name ${quote(STAND_IN)} -Force -DisableNameChecking -ErrorAction Stop; . ${quote(script)}` +
+          (name === 'current' ? `; ${buildQueriesCommand()}` : ''),
       );
     }
     const rows = [];

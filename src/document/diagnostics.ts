@@ -1,8 +1,9 @@
 import { detachedPrefix } from './detachedPrefix';
 
 /**
- * What a sample dropped or cut, by reason. Parsing is pure: instead of logging, it records here, and the
- * scheduler counts the totals (hyperv_sample_dropped_total) and logs each reason once.
+ * What a sample dropped or cut, by reason. Parsing and model building are pure: instead of logging, they
+ * record here. The host's sampler (sampling/hostSampler.ts) adds the counts to hyperv_sample_dropped_total
+ * and logs them, with the first example of each reason, whenever they differ from the last sample's.
  */
 export const DROP_REASONS = [
   /** An instance that is not an object, or lacks its key property, or has a key of the wrong type. */

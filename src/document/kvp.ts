@@ -77,29 +77,3 @@ export function parseKvpItem(xml: string): KvpParseResult {
   // A PROPERTY without VALUE and an empty VALUE both mean an empty value (wmi.md §5.2).
   return { ok: true, item: { name, data: properties.get('Data') ?? '', source } };
 }
-
-/**
- * parseKvpItem with the previous sample's results at hand. saxes takes about 15 µs an item and a
- * 1024-VM host has about 16,700 items, most of them the same from one Full sample to the next, so the
- * parse was most of a Full sample's processing (docs/performance.md has the figures with and without).
- * It holds only what the last sample read: begin() forgets what that sample did not read.
- */
-export class KvpItemReader {
-  private previous = new Map<string, KvpParseResult>();
-  private current = new Map<string, KvpParseResult>();
-
-  /** Starts a sample: the items of the sample before are kept for it, older ones are forgotten. */
-  begin(): void {
-    if (this.current.size > 0) this.previous = this.current;
-    this.current = new Map();
-  }
-
-  read(xml: string): KvpParseResult {
-    let result = this.current.get(xml);
-    if (result === undefined) {
-      result = this.previous.get(xml) ?? parseKvpItem(xml);
-      this.current.set(xml, result);
-    }
-    return result;
-  }
-}

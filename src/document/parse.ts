@@ -1,56 +1,61 @@
-import { SampleError, type RawSample, type SampleScope } from '../contract/sample';
-import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, SCHEMA_VERSION, type ComponentName } from './classes';
+import { z } from 'zod';
+import { SAMPLE_SCOPES, SampleError, type RawSample, type SampleScope } from '../contract/sample';
+import { CLASSES, COMPUTER_SYSTEM, SCHEMA_VERSION, type CimClass } from './classes';
 import { type Diagnostics, preview } from './diagnostics';
 import { DEFAULT_LIMITS, type Limits } from './limits';
-import { isGuid, isRecord, readArray, readDateTime, readString, readStringArray, readTimestamp, readUnsigned, readUnsignedArray } from './wire';
+import { cimDatetime, isArrayWrapper, isGuid, isRecord, lenient, powerShellArray, readArray } from './wire';
 
-const HEARTBEAT_GUID = COMPONENT_CLASSES.find((c) => c.component === 'heartbeat')!.guid;
-
-/** One Msvm_ComputerSystem: the host (Name is its computer name) or a VM (Name is its GUID). */
-export interface ComputerSystemInstance {
-  readonly name: string;
-  readonly elementName: string;
-  readonly enabledState: number | null;
-  readonly healthState: number | null;
-  readonly operationalStatus: readonly number[] | null;
-  readonly onTimeInMilliseconds: number | null;
-  /** LastSuccessfulBackupTime in Unix milliseconds (1601-01-01, "never", is negative); null when absent or unreadable. */
-  readonly lastSuccessfulBackupMs: number | null;
-}
-
-/** One integration-component device; it exists only while its VM runs or is paused. */
-export interface ComponentInstance {
-  /** Lower-case VM GUID from SystemName. */
-  readonly vmId: string;
-  readonly enabledState: number | null;
-  readonly operationalStatus: readonly number[] | null;
-  /** KVP component only: raw embedded instances, null entries where an element was not a string. */
-  readonly guestIntrinsicItems?: ReadonlyArray<string | null> | null;
-  readonly guestItems?: ReadonlyArray<string | null> | null;
-}
-
-/** One integration-component setting data; it exists whatever the VM's state (and for checkpoints). */
-export interface SettingInstance {
-  /** Lower-case GUID of the VM (or checkpoint) from InstanceID. */
-  readonly vmId: string;
-  readonly enabledState: number | null;
-  /** Heartbeat setting data only: milliseconds between pings, before a ping counts as dropped, and dropped pings before the guest counts as lost. */
-  readonly interval?: number | null;
-  readonly latency?: number | null;
-  readonly errorThreshold?: number | null;
-  readonly hostItems?: ReadonlyArray<string | null> | null;
-  readonly hostOnlyItems?: ReadonlyArray<string | null> | null;
-}
+/** One instance as read: the properties its class declares (a value that was not valid is null or absent), and the lower-case GUID of the VM it names (null: the host). */
+export type Instance<C extends CimClass = CimClass> = z.output<C['instance']> & { readonly vmId: string | null };
 
 export interface ParsedDocument {
-  /** What the source wrote: `status` documents are completed from the last Full one before parsing. */
+  /** What the source wrote: a `status` document is completed from the last Full sample's model. */
   readonly scope: SampleScope;
   readonly computerName: string;
   readonly collectedAt: Date | null;
-  readonly computerSystems: readonly ComputerSystemInstance[];
-  readonly components: ReadonlyMap<ComponentName, readonly ComponentInstance[]>;
-  readonly settings: ReadonlyMap<ComponentName, readonly SettingInstance[]>;
+  /** Class name → its instances, for every class of CLASSES (instancesOf gives them typed). */
+  readonly classes: ReadonlyMap<string, readonly Instance[]>;
 }
+
+/** The instances of one class, typed as the class declares them. */
+export function instancesOf<C extends CimClass>(document: ParsedDocument, cimClass: C): ReadonlyArray<Instance<C>> {
+  return (document.classes.get(cimClass.name) ?? []) as ReadonlyArray<Instance<C>>;
+}
+
+const ARRAY_WRAPPER = { type: 'object', required: ['value'], properties: { value: { type: 'array' } }, anyOf: [{ required: ['Count'] }, { required: ['count'] }] };
+const NOT_AN_ARRAY_WRAPPER = z
+  .unknown()
+  .refine((value) => !isArrayWrapper(value))
+  .meta({ id: 'notAnArrayWrapper', description: 'An instance written alone is not 5.1\'s {"value": [...], "Count": n}, which is read as the array it wraps.', not: ARRAY_WRAPPER })
+  .transform(() => ({}));
+
+/**
+ * A class's instances as the sources write them: a JSON array, 5.1's wrapper, one instance alone, or null
+ * or absent for none (but for the computer systems, which must be there). The parser reads this shape
+ * tolerantly, instance by instance (readClass below); the schema describes what it reads whole.
+ */
+function instancesSchema(cimClass: CimClass) {
+  const instances = powerShellArray(cimClass.instance, DEFAULT_LIMITS.maxInstancesPerClass, z.intersection(cimClass.instance, NOT_AN_ARRAY_WRAPPER));
+  const status = cimClass.status.length === 0 ? 'Not in a Status document.' : `In a Status document with ${cimClass.status.join(', ')}.`;
+  const forms = `A JSON array, 5.1's {"value": [...], "Count": n}, or one instance written alone; at most ${DEFAULT_LIMITS.maxInstancesPerClass} are read (instance_over_limit).`;
+  return cimClass === COMPUTER_SYSTEM
+    ? instances.describe(`${forms} Required: absent or null fails the sample (an empty array will do). ${status}`)
+    : instances.nullish().describe(`${forms} Null or absent: none. ${status}`);
+}
+
+/** The sample document: what the parser reads, and what schema/sample-document.schema.json is generated from. */
+export const SAMPLE_DOCUMENT = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION).describe('The version of this format; anything else (the string "1" too) fails the sample.'),
+  scope: z
+    .enum(SAMPLE_SCOPES)
+    .nullish()
+    .describe('"full", null or absent: a Full document. "status": only what changes from second to second; the exporter completes it from its last Full sample. Any other value fails the sample.'),
+  computerName: lenient(z.string()).describe('The sampled host. Null or absent: the Name of the Msvm_ComputerSystem that is not a VM.'),
+  collectedAt: lenient(cimDatetime).describe('When the sample was taken: collect.ps1 writes ISO 8601 in UTC with milliseconds and "Z". Null or absent: unknown.'),
+  classes: z
+    .object(Object.fromEntries(CLASSES.map((c) => [c.name, instancesSchema(c)])))
+    .describe('Class name → its instances. A Status document holds the same classes, fewer of them and with fewer properties; unknown classes are ignored.'),
+});
 
 function invalid(message: string): SampleError {
   return new SampleError('invalid_document', message);
@@ -70,27 +75,10 @@ export function decodeRawSample(raw: RawSample, limits: Limits = DEFAULT_LIMITS)
   }
 }
 
-function instancesOf(
-  classes: Record<string, unknown>,
-  className: string,
-  limits: Limits,
-  diagnostics: Diagnostics,
-): Array<Record<string, unknown>> {
-  const value = classes[className];
-  if (value === undefined || value === null) return [];
-  const items = readArray(value);
-  if (items === null) return [];
-  if (items.length > limits.maxInstancesPerClass) {
-    diagnostics.drop('instance_over_limit', `${className}: ${items.length} instances`, items.length - limits.maxInstancesPerClass);
-  }
-  const records: Array<Record<string, unknown>> = [];
-  const end = Math.min(items.length, limits.maxInstancesPerClass);
-  for (let i = 0; i < end; i++) {
-    const item = items[i];
-    if (isRecord(item)) records.push(item);
-    else diagnostics.drop('instance_malformed', `${className}[${i}] is not an object`);
-  }
-  return records;
+/** The VM a valid instance names, by its class's join. */
+function vmIdOf(cimClass: CimClass, key: string): string | null {
+  if (cimClass.key === 'InstanceID') return key.slice('Microsoft:'.length, 'Microsoft:'.length + 36).toLowerCase();
+  return cimClass.key === 'SystemName' || isGuid(key) ? key.toLowerCase() : null;
 }
 
 /**
@@ -98,157 +86,69 @@ function instancesOf(
  * dropped and counted. Those with the lowest GUIDs are read, whatever order the host listed them in.
  */
 function vmsWithinLimit(records: ReadonlyArray<Record<string, unknown>>, limits: Limits, diagnostics: Diagnostics): (index: number) => boolean {
-  const maxVms = limits.maxVmsPerHost;
-  const ids = records.map((record) => {
-    const name = readString(record['Name']);
-    return name !== null && isGuid(name) ? name.toLowerCase() : null;
-  });
-  const vms: number[] = [];
-  ids.forEach((id, i) => {
-    if (id !== null) vms.push(i);
-  });
-  if (vms.length <= maxVms) return () => true;
-  diagnostics.drop('vm_over_limit', `${COMPUTER_SYSTEM_CLASS}: ${vms.length} VMs, the ${maxVms} with the lowest GUIDs read`, vms.length - maxVms);
+  const ids = records.map((record) => (typeof record['Name'] === 'string' && isGuid(record['Name']) ? record['Name'].toLowerCase() : null));
+  const vms = ids.flatMap((id, i) => (id === null ? [] : [i]));
+  if (vms.length <= limits.maxVmsPerHost) return () => true;
+  diagnostics.drop('vm_over_limit', `${COMPUTER_SYSTEM.name}: ${vms.length} VMs, the ${limits.maxVmsPerHost} with the lowest GUIDs read`, vms.length - limits.maxVmsPerHost);
   const byId = (a: number, b: number): number => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b);
-  const read = new Set(vms.sort(byId).slice(0, maxVms));
+  const read = new Set(vms.sort(byId).slice(0, limits.maxVmsPerHost));
   return (i) => ids[i] === null || read.has(i);
 }
 
-function parseComputerSystem(record: Record<string, unknown>, diagnostics: Diagnostics): ComputerSystemInstance | null {
-  const name = readString(record['Name']);
-  if (name === null || name === '') {
-    diagnostics.drop('instance_malformed', `${COMPUTER_SYSTEM_CLASS} without a Name`);
-    return null;
+/** One class, instance by instance: what is not an instance, or has no valid key, is dropped and counted. */
+function readClass(cimClass: CimClass, value: unknown, limits: Limits, diagnostics: Diagnostics): Instance[] {
+  const items = readArray(value) ?? [];
+  if (items.length > limits.maxInstancesPerClass) {
+    diagnostics.drop('instance_over_limit', `${cimClass.name}: ${items.length} instances`, items.length - limits.maxInstancesPerClass);
   }
-  const backup = record['LastSuccessfulBackupTime'];
-  const lastSuccessfulBackupMs = readDateTime(backup);
-  if (lastSuccessfulBackupMs === null && backup !== undefined && backup !== null) {
-    diagnostics.drop('value_invalid', `LastSuccessfulBackupTime ${preview(backup)} of ${preview(name)}`);
+  const records: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < Math.min(items.length, limits.maxInstancesPerClass); i++) {
+    const item = items[i];
+    if (isRecord(item)) records.push(item);
+    else diagnostics.drop('instance_malformed', `${cimClass.name}[${i}] is not an object`);
   }
-  return {
-    name,
-    elementName: readString(record['ElementName']) ?? '',
-    enabledState: readUnsigned(record['EnabledState']),
-    healthState: readUnsigned(record['HealthState']),
-    operationalStatus: readUnsignedArray(record['OperationalStatus']),
-    onTimeInMilliseconds: readUnsigned(record['OnTimeInMilliseconds']),
-    lastSuccessfulBackupMs,
-  };
-}
-
-function parseComponent(
-  record: Record<string, unknown>,
-  className: string,
-  isKvp: boolean,
-  diagnostics: Diagnostics,
-): ComponentInstance | null {
-  const systemName = readString(record['SystemName']);
-  if (systemName === null || !isGuid(systemName)) {
-    diagnostics.drop('instance_malformed', `${className} with SystemName ${preview(record['SystemName'])}`);
-    return null;
-  }
-  const base = {
-    vmId: systemName.toLowerCase(),
-    enabledState: readUnsigned(record['EnabledState']),
-    operationalStatus: readUnsignedArray(record['OperationalStatus']),
-  };
-  if (!isKvp) return base;
-  return {
-    ...base,
-    guestIntrinsicItems: readStringArray(record['GuestIntrinsicExchangeItems']),
-    guestItems: readStringArray(record['GuestExchangeItems']),
-  };
-}
-
-// Microsoft:<VM GUID>\<component GUID> (wmi.md §4, §6); the component GUID must be the class's own.
-const SETTING_INSTANCE_ID = /^Microsoft:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
-
-function parseSetting(
-  record: Record<string, unknown>,
-  className: string,
-  componentGuid: string,
-  isKvp: boolean,
-  diagnostics: Diagnostics,
-): SettingInstance | null {
-  const instanceId = readString(record['InstanceID']);
-  const match = instanceId === null ? null : SETTING_INSTANCE_ID.exec(instanceId);
-  if (match?.[1] === undefined || match[2]?.toLowerCase() !== componentGuid) {
-    diagnostics.drop('instance_malformed', `${className} with InstanceID ${preview(record['InstanceID'])}`);
-    return null;
-  }
-  const base = { vmId: match[1].toLowerCase(), enabledState: readUnsigned(record['EnabledState']) };
-  if (componentGuid === HEARTBEAT_GUID) {
-    return { ...base, interval: readUnsigned(record['Interval']), latency: readUnsigned(record['Latency']), errorThreshold: readUnsigned(record['ErrorThreshold']) };
-  }
-  if (!isKvp) return base;
-  return {
-    ...base,
-    hostItems: readStringArray(record['HostExchangeItems']),
-    hostOnlyItems: readStringArray(record['HostOnlyItems']),
-  };
-}
-
-/** The document's `scope`: absent means a Full document (replay files, the simulator, older recordings). */
-export function scopeOf(document: Record<string, unknown>): SampleScope {
-  const scope = document['scope'];
-  if (scope === undefined || scope === null || scope === 'full') return 'full';
-  if (scope === 'status') return 'status';
-  throw invalid(`unknown scope ${preview(scope)} (expected "full" or "status")`);
+  const kept = cimClass.key === 'Name' ? vmsWithinLimit(records, limits, diagnostics) : () => true;
+  const instances: Instance[] = [];
+  records.forEach((record, i) => {
+    if (!kept(i)) return;
+    const read = cimClass.instance.safeParse(record);
+    if (!read.success) return diagnostics.drop('instance_malformed', `${cimClass.name} with ${cimClass.key} ${preview(record[cimClass.key])}`);
+    for (const property of cimClass.counted) {
+      const written = record[property];
+      if (written !== undefined && written !== null && read.data[property] === null) {
+        diagnostics.drop('value_invalid', `${property} ${preview(written)} of ${preview(record[cimClass.key])}`);
+      }
+    }
+    instances.push(Object.assign(read.data, { vmId: vmIdOf(cimClass, record[cimClass.key] as string) }));
+  });
+  return instances;
 }
 
 /**
- * Validates a sample document and projects it to typed instances. A document that is not a sample
- * document at all throws SampleError('invalid_document'); a malformed instance is dropped and recorded
- * in `diagnostics`; unknown classes and properties are ignored.
+ * Validates a sample document and reads it with SAMPLE_DOCUMENT's schemas. A document that is not a
+ * sample document at all throws SampleError('invalid_document'); an instance that is not one is dropped
+ * and recorded in `diagnostics`; a value that is not valid is read as null; unknown classes and
+ * properties are ignored.
  */
 export function parseDocument(value: unknown, diagnostics: Diagnostics, limits: Limits = DEFAULT_LIMITS): ParsedDocument {
   if (!isRecord(value)) throw invalid('sample document is not a JSON object');
-  const schemaVersion = value['schemaVersion'];
-  if (schemaVersion !== SCHEMA_VERSION) {
-    throw invalid(`unsupported schemaVersion ${JSON.stringify(schemaVersion)} (this exporter reads ${SCHEMA_VERSION})`);
+  const header = SAMPLE_DOCUMENT.shape;
+  if (!header.schemaVersion.safeParse(value['schemaVersion']).success) {
+    throw invalid(`unsupported schemaVersion ${JSON.stringify(value['schemaVersion'])} (this exporter reads ${SCHEMA_VERSION})`);
   }
   const classes = value['classes'];
   if (!isRecord(classes)) throw invalid('sample document has no "classes" object');
-  if (readArray(classes[COMPUTER_SYSTEM_CLASS]) === null) {
-    throw invalid(`sample document has no ${COMPUTER_SYSTEM_CLASS} instances (not even the host)`);
-  }
+  if (readArray(classes[COMPUTER_SYSTEM.name]) === null) throw invalid(`sample document has no ${COMPUTER_SYSTEM.name} instances (not even the host)`);
+  const scope = header.scope.safeParse(value['scope']);
+  if (!scope.success) throw invalid(`unknown scope ${preview(value['scope'])} (expected "full" or "status")`);
 
-  const computerSystems: ComputerSystemInstance[] = [];
-  const records = instancesOf(classes, COMPUTER_SYSTEM_CLASS, limits, diagnostics);
-  const kept = vmsWithinLimit(records, limits, diagnostics);
-  records.forEach((record, i) => {
-    if (!kept(i)) return;
-    const instance = parseComputerSystem(record, diagnostics);
-    if (instance !== null) computerSystems.push(instance);
-  });
-
-  const components = new Map<ComponentName, ComponentInstance[]>();
-  const settings = new Map<ComponentName, SettingInstance[]>();
-  for (const componentClass of COMPONENT_CLASSES) {
-    const isKvp = componentClass.component === 'kvp_exchange';
-    const devices: ComponentInstance[] = [];
-    for (const record of instancesOf(classes, componentClass.deviceClass, limits, diagnostics)) {
-      const instance = parseComponent(record, componentClass.deviceClass, isKvp, diagnostics);
-      if (instance !== null) devices.push(instance);
-    }
-    components.set(componentClass.component, devices);
-
-    const settingData: SettingInstance[] = [];
-    for (const record of instancesOf(classes, componentClass.settingClass, limits, diagnostics)) {
-      const instance = parseSetting(record, componentClass.settingClass, componentClass.guid, isKvp, diagnostics);
-      if (instance !== null) settingData.push(instance);
-    }
-    settings.set(componentClass.component, settingData);
-  }
-
-  const host = computerSystems.find((system) => !isGuid(system.name));
-  const computerName = readString(value['computerName']) ?? host?.name ?? '';
+  const read = new Map(CLASSES.map((c) => [c.name, readClass(c, classes[c.name], limits, diagnostics)]));
+  const host = read.get(COMPUTER_SYSTEM.name)?.find((system) => system.vmId === null);
+  const collectedAt = header.collectedAt.parse(value['collectedAt']);
   return {
-    scope: scopeOf(value),
-    computerName,
-    collectedAt: readTimestamp(value['collectedAt']),
-    computerSystems,
-    components,
-    settings,
+    scope: scope.data ?? 'full',
+    computerName: header.computerName.parse(value['computerName']) ?? (host?.['Name'] as string | undefined) ?? '',
+    collectedAt: collectedAt === null || collectedAt === undefined ? null : new Date(collectedAt),
+    classes: read,
   };
 }

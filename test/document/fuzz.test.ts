@@ -18,7 +18,6 @@ import { COLLECTORS } from '../../src/metrics/collectors';
 import { SampleError, type RawSample } from '../../src/contract/sample';
 import { Diagnostics } from '../../src/document/diagnostics';
 import { parseDocument } from '../../src/document/parse';
-import { vmSetOf } from '../../src/document/vmSet';
 import { buildHostModel } from '../../src/model/buildHostModel';
 import { ExpositionError, findSeries, parseExposition, promtoolCheck } from '../helpers/exposition';
 import { processSample as processFullSample, renderModel } from '../helpers/pipeline';
@@ -430,7 +429,6 @@ describe('fuzzing raw sample → document → model → exposition', () => {
         const fullModel = buildHostModel(fullDocument, new Diagnostics());
         const statusDocument = parseDocument(statusOf(value as Record<string, unknown>, classes as Record<string, unknown>), new Diagnostics());
         expect(statusDocument.scope).toBe('status');
-        expect(vmSetOf(statusDocument)).toBe(vmSetOf(fullDocument));
         const statusModel = buildHostModel(statusDocument, new Diagnostics(), { fullModel });
         expect(statusModel).toEqual(fullModel);
         expect(renderModel(statusModel, COLLECTORS).text).toBe(renderModel(fullModel, COLLECTORS).text);

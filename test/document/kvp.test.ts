@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KvpItemReader, parseKvpItem } from '../../src/document/kvp';
+import { parseKvpItem } from '../../src/document/kvp';
 
 const samples = join(__dirname, '..', '..', '..', 'shared', 'samples');
 const item = (name: string, data: string, source = 2): string =>
@@ -44,40 +44,5 @@ describe('parseKvpItem', () => {
   ])('rejects %s', (_case, xml) => {
     const result = parseKvpItem(xml);
     expect(result.ok).toBe(false);
-  });
-});
-
-describe('KvpItemReader', () => {
-  const good = item('OSName', 'Windows Server 2022');
-  const other = item('OSVersion', '10.0.20348');
-  const bad = '<INSTANCE CLASSNAME="Msvm_Other"></INSTANCE>';
-
-  test('reads as parseKvpItem does, broken items included', () => {
-    const reader = new KvpItemReader();
-    reader.begin();
-    for (const xml of [good, other, bad, '<!DOCTYPE x [<!ENTITY a "b">]><x/>']) expect(reader.read(xml)).toEqual(parseKvpItem(xml));
-  });
-
-  test('the next sample gets the same result for the same item; what a sample did not read is forgotten', () => {
-    const reader = new KvpItemReader();
-    reader.begin();
-    const first = reader.read(good);
-    const firstOther = reader.read(other);
-    reader.begin();
-    expect(reader.read(good)).toBe(first);
-    reader.begin();
-    // `other` was not read by the sample before: it is parsed anew (an equal, not the same, result).
-    const again = reader.read(other);
-    expect(again).toEqual(firstOther);
-    expect(again).not.toBe(firstOther);
-  });
-
-  test('a sample that read nothing (no KVP at all) keeps the items of the one before', () => {
-    const reader = new KvpItemReader();
-    reader.begin();
-    const first = reader.read(good);
-    reader.begin();
-    reader.begin();
-    expect(reader.read(good)).toBe(first);
   });
 });

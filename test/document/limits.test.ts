@@ -13,10 +13,10 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS } from '../../src/document/classes';
+import { COMPONENT_CLASSES, COMPUTER_SYSTEM, COMPUTER_SYSTEM_CLASS } from '../../src/document/classes';
 import { Diagnostics } from '../../src/document/diagnostics';
 import { DEFAULT_LIMITS, type Limits } from '../../src/document/limits';
-import { parseDocument } from '../../src/document/parse';
+import { instancesOf, parseDocument } from '../../src/document/parse';
 import { buildHostModel } from '../../src/model/buildHostModel';
 import { runtimeSettingsOf } from '../../src/runtimeSettings';
 import { ALL_OK, buildDocument, builtMain, guid, kvpItem, requireBuild, type VmSpec } from '../sampling/support';
@@ -37,7 +37,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-const vmIdsOf = (systems: ReadonlyArray<{ name: string }>): string[] => systems.map((s) => s.name.toLowerCase()).filter((name) => name.startsWith('00000000-')).sort();
+const vmIdsOf = (systems: ReadonlyArray<{ Name: string }>): string[] => systems.map((s) => s.Name.toLowerCase()).filter((name) => name.startsWith('00000000-')).sort();
 
 describe('maxVmsPerHost: the VMs read from one document', () => {
   test('is 4 096, four times the VMs Hyper-V runs on one host, and the documented figure', () => {
@@ -52,8 +52,8 @@ describe('maxVmsPerHost: the VMs read from one document', () => {
       const diagnostics = new Diagnostics();
       const parsed = parseDocument(document, diagnostics);
       expect(parsed.computerName).toBe('HV-MANY');
-      expect(parsed.computerSystems.find((system) => system.name === 'HV-MANY')).toBeDefined();
-      expect(vmIdsOf(parsed.computerSystems)).toEqual(Array.from({ length: 4096 }, (_, i) => guid(i + 1)));
+      expect(instancesOf(parsed, COMPUTER_SYSTEM).find((system) => system.Name === 'HV-MANY')).toBeDefined();
+      expect(vmIdsOf(instancesOf(parsed, COMPUTER_SYSTEM))).toEqual(Array.from({ length: 4096 }, (_, i) => guid(i + 1)));
       const model = buildHostModel(parsed, diagnostics);
       expect(model.vms.map((vm) => vm.id)).toEqual(Array.from({ length: 4096 }, (_, i) => guid(i + 1)));
       expect(model.vms.every((vm) => vm.components.every((component) => component.present && component.status === 'ok'))).toBe(true);
@@ -69,7 +69,8 @@ describe('maxVmsPerHost: the VMs read from one document', () => {
     const parse = (vms: readonly VmSpec[]): { ids: string[]; names: string[]; dropped: ReturnType<Diagnostics['entries']> } => {
       const diagnostics = new Diagnostics();
       const parsed = parseDocument(buildDocument('HV-FEW', vms), diagnostics, limits);
-      return { ids: vmIdsOf(parsed.computerSystems), names: parsed.computerSystems.map((s) => s.name), dropped: diagnostics.entries() };
+      const systems = instancesOf(parsed, COMPUTER_SYSTEM);
+      return { ids: vmIdsOf(systems), names: systems.map((s) => s.Name), dropped: diagnostics.entries() };
     };
     const three = [3, 1, 2].map((n) => ({ guid: guid(n) }));
     expect(parse(three)).toEqual({ ids: [guid(1), guid(2), guid(3)], names: ['HV-FEW', guid(3), guid(1), guid(2)], dropped: [] });

@@ -1,6 +1,7 @@
+import { COMPUTER_SYSTEM, HEARTBEAT } from '../../src/document/classes';
 import { Diagnostics } from '../../src/document/diagnostics';
-import { decodeRawSample, parseDocument } from '../../src/document/parse';
-import { readArray, readTimestamp, readUnsigned } from '../../src/document/wire';
+import { decodeRawSample, instancesOf, parseDocument } from '../../src/document/parse';
+import { cimDatetime, readArray, uint } from '../../src/document/wire';
 import { SampleError } from '../../src/contract/sample';
 
 const HOST = { Name: 'HV01', ElementName: 'HV01', EnabledState: 2 };
@@ -17,7 +18,7 @@ function reason(run: () => unknown): string | undefined {
   return undefined;
 }
 
-describe('wire readers (Windows PowerShell 5.1 shapes)', () => {
+describe('wire values (Windows PowerShell 5.1 shapes)', () => {
   test('arrays: plain, {"value":[…],"Count":n} wrapper, unwrapped single element, null', () => {
     expect(readArray([1, 2])).toEqual([1, 2]);
     expect(readArray({ value: [1, 2], Count: 2 })).toEqual([1, 2]);
@@ -27,18 +28,18 @@ describe('wire readers (Windows PowerShell 5.1 shapes)', () => {
   });
 
   test('unsigned integers: numbers, uint64 as a decimal string, {"value":n}; nothing else', () => {
-    expect(readUnsigned(74849569)).toBe(74849569);
-    expect(readUnsigned('74849569')).toBe(74849569);
-    expect(readUnsigned({ value: 2, Value: 2 })).toBe(2);
+    expect(uint.parse(74849569)).toBe(74849569);
+    expect(uint.parse('74849569')).toBe(74849569);
+    expect(uint.parse({ value: 2, Value: 2 })).toBe(2);
     for (const bad of [-1, 1.5, '12a', '', '1e3', null, true, [2], Number.MAX_SAFE_INTEGER + 2, '99999999999999999']) {
-      expect(readUnsigned(bad)).toBeNull();
+      expect(uint.safeParse(bad).success).toBe(false);
     }
   });
 
   test('timestamps: ISO 8601 and \\/Date(ms)\\/', () => {
-    expect(readTimestamp('2026-11-24T10:00:00.000Z')?.toISOString()).toBe('2026-11-24T10:00:00.000Z');
-    expect(readTimestamp('/Date(1795514400000)/')?.toISOString()).toBe('2026-11-24T10:00:00.000Z');
-    expect(readTimestamp('yesterday')).toBeNull();
+    expect(new Date(cimDatetime.parse('2026-11-24T10:00:00.000Z')).toISOString()).toBe('2026-11-24T10:00:00.000Z');
+    expect(new Date(cimDatetime.parse('/Date(1795514400000)/')).toISOString()).toBe('2026-11-24T10:00:00.000Z');
+    expect(cimDatetime.safeParse('yesterday').success).toBe(false);
   });
 });
 
@@ -79,9 +80,10 @@ describe('decodeRawSample and parseDocument', () => {
       }),
       diagnostics,
     );
-    expect(parsed.computerSystems.map((s) => s.name)).toEqual(['HV01', VM]);
-    expect(parsed.components.get('heartbeat')).toEqual([{ vmId: VM.toLowerCase(), enabledState: null, operationalStatus: null }]);
-    expect(parsed.settings.get('heartbeat')).toEqual([{ vmId: VM.toLowerCase(), enabledState: 3, interval: null, latency: null, errorThreshold: null }]);
+    expect(instancesOf(parsed, COMPUTER_SYSTEM).map((s) => [s.Name, s.vmId])).toEqual([['HV01', null], [VM, VM.toLowerCase()]]);
+    // Absent values stay absent, values that are not valid are null: both unknown.
+    expect(instancesOf(parsed, HEARTBEAT.device)).toEqual([{ SystemName: VM, vmId: VM.toLowerCase(), OperationalStatus: null }]);
+    expect(instancesOf(parsed, HEARTBEAT.setting)).toEqual([{ InstanceID: `Microsoft:${VM}\\84EAAE65-2F2E-45F5-9BB5-0E857DC8EB47`, vmId: VM.toLowerCase(), EnabledState: 3 }]);
     expect(diagnostics.entries()).toEqual([
       { reason: 'instance_malformed', count: 5, example: 'Msvm_ComputerSystem[2] is not an object' },
     ]);
@@ -96,7 +98,7 @@ describe('decodeRawSample and parseDocument', () => {
     const limits = { maxDocumentBytes: 1e6, maxInstancesPerClass: 2, maxVmsPerHost: 10, maxKvpItemsPerPool: 10, maxKvpItemLength: 1000, maxLabelValueLength: 10, maxGuestAddressesPerVm: 10 };
     const diagnostics = new Diagnostics();
     const parsed = parseDocument(doc({ Msvm_ComputerSystem: [HOST, HOST, HOST, HOST] }), diagnostics, limits);
-    expect(parsed.computerSystems).toHaveLength(2);
+    expect(instancesOf(parsed, COMPUTER_SYSTEM)).toHaveLength(2);
     expect(diagnostics.entries()[0]).toMatchObject({ reason: 'instance_over_limit', count: 2 });
   });
 });

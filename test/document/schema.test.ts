@@ -21,17 +21,23 @@
  * (instance_duplicate), KVP items that are not well-formed CIM-XML, too long or too many, label values
  * cut, a backup time after the sample — and what nothing reads: DeviceID, the Count of a 5.1 array
  * wrapper, unknown classes and properties.
+ *
+ * The schema is generated from the parser's own zod schemas (src/document/jsonSchema.ts); the first test
+ * checks that the checked-in file is what they generate. After a deliberate change:
+ * UPDATE_SCHEMA=1 npx jest test/document/schema.test.ts, and review the diff of the .json file.
  */
 import fc from 'fast-check';
 import Ajv2020 from 'ajv/dist/2020';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SampleError } from '../../src/contract/sample';
-import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, DOCUMENT_CLASSES, STATUS_CLASSES } from '../../src/document/classes';
+import { CLASSES as CIM_CLASSES, COMPONENT_CLASSES, DOCUMENT_CLASSES, STATUS_CLASSES } from '../../src/document/classes';
 import { Diagnostics } from '../../src/document/diagnostics';
+import { sampleDocumentJsonSchema } from '../../src/document/jsonSchema';
 import { decodeRawSample, parseDocument, type ParsedDocument } from '../../src/document/parse';
-import { readArray, readDateTime, readStringArray, readUnsigned, readUnsignedArray } from '../../src/document/wire';
+import { cimDatetime, kvpPool, readArray, uint, uint16Array } from '../../src/document/wire';
+import { readDateTime, readStringArray, readUnsigned, readUnsignedArray } from './legacyReaders';
 import { createReplaySource } from '../../src/sources/replaySource';
 import { SimulatedHost } from '../../src/sources/simulator/simulatedHost';
 import { ALL_OK, buildDocument, cleanDocument, guid, kvpItem } from '../sampling/support';
@@ -48,7 +54,13 @@ interface SchemaNode {
 }
 
 const repoRoot = join(__dirname, '..', '..');
-const schema = JSON.parse(readFileSync(join(repoRoot, 'schema', 'sample-document.schema.json'), 'utf8')) as SchemaNode & { $id: string };
+const schemaFile = join(repoRoot, 'schema', 'sample-document.schema.json');
+const generatedText = `${JSON.stringify(sampleDocumentJsonSchema(), null, 2)}\n`;
+if (process.env.UPDATE_SCHEMA === '1') {
+  if (process.env.CI === 'true') throw new Error('UPDATE_SCHEMA=1 in CI');
+  writeFileSync(schemaFile, generatedText);
+}
+const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as SchemaNode & { $id: string };
 // Strict: unknown keywords and formats are errors. Not strictTypes (it wants "type" beside every
 // applicator, which would only repeat what the $refs say) nor strictRequired (it wants each
 // alternative of {"Count"} / {"count"} to repeat the properties).
@@ -57,7 +69,7 @@ ajv.addSchema(schema);
 const validate = ajv.getSchema(schema.$id)!;
 const definition = (name: string) => ajv.getSchema(`${schema.$id}#/$defs/${name}`)!;
 
-/** The node at a local JSON pointer such as "#/$defs/Component". */
+/** The node at a local JSON pointer such as "#/$defs/Msvm_ComputerSystem". */
 function at(pointer: string): SchemaNode {
   return pointer
     .slice(2)
@@ -65,26 +77,10 @@ function at(pointer: string): SchemaNode {
     .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], schema) as SchemaNode;
 }
 
-/** The properties an instance definition describes, those of the definition it extends ($ref) first. */
-function propertyNames(node: SchemaNode): string[] {
-  const inherited = node.$ref === undefined ? [] : propertyNames(at(node.$ref));
-  return [...inherited, ...Object.keys(node.properties ?? {}).filter((name) => !inherited.includes(name))];
-}
-
-/** A class's instance definition; each class names it in all three places of #/$defs/classArray. */
-function instanceOf(classSchema: SchemaNode): SchemaNode {
-  const forms = classSchema.anyOf === undefined && classSchema.$ref !== undefined ? at(classSchema.$ref) : classSchema;
-  const [list, lone] = forms.anyOf ?? [];
-  expect(list?.$ref).toBe('#/$defs/classArray');
-  const instance = list?.items?.$ref;
-  expect(instance).toMatch(/^#\/\$defs\//);
-  expect(list?.properties?.['value']?.items?.$ref).toBe(instance);
-  expect(lone?.$ref).toBe(instance);
-  return at(instance as string);
-}
-
-function describedClasses(classMap: string): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(at(classMap).properties ?? {}).map(([name, s]) => [name, propertyNames(instanceOf(s))]));
+/** Class name → the properties its instance definition ($defs/<class name>) describes, in order. */
+function describedClasses(): Record<string, string[]> {
+  const classes = (schema.properties?.['classes']?.properties ?? {}) as Record<string, SchemaNode>;
+  return Object.fromEntries(Object.keys(classes).map((name) => [name, Object.keys(at(`#/$defs/${name}`).properties ?? {})]));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -102,8 +98,6 @@ interface Judgement {
 }
 
 const isSet = (value: unknown): boolean => value !== undefined && value !== null;
-const wholePool = (items: ReadonlyArray<string | null> | null | undefined): boolean => items !== null && items !== undefined && items.every((item) => item !== null);
-const isRead = (value: number | null | undefined): boolean => value !== null && value !== undefined;
 
 /** Values that are there but that the parser read as null (unknown), without dropping or counting anything. */
 function nulledValues(document: Record<string, unknown>, parsed: ParsedDocument): string[] {
@@ -114,41 +108,18 @@ function nulledValues(document: Record<string, unknown>, parsed: ParsedDocument)
   check('computerName', document['computerName'], typeof document['computerName'] === 'string');
   check('collectedAt', document['collectedAt'], parsed.collectedAt !== null);
   const classes = document['classes'] as Record<string, unknown>;
-  // Nothing was dropped, so the parser kept every instance, in order.
-  function pairs<T>(className: string, instances: readonly T[]): Array<[string, Record<string, unknown>, T]> {
-    const records = (readArray(classes[className]) ?? []) as Array<Record<string, unknown>>;
-    if (records.length !== instances.length) throw new Error(`${className}: ${records.length} instances written, ${instances.length} read, none dropped`);
-    return records.map((record, i) => [`${className}[${i}]`, record, instances[i] as T]);
-  }
-  for (const [where, raw, system] of pairs(COMPUTER_SYSTEM_CLASS, parsed.computerSystems)) {
-    check(`${where}.ElementName`, raw['ElementName'], typeof raw['ElementName'] === 'string');
-    check(`${where}.EnabledState`, raw['EnabledState'], isRead(system.enabledState));
-    check(`${where}.HealthState`, raw['HealthState'], isRead(system.healthState));
-    check(`${where}.OperationalStatus`, raw['OperationalStatus'], system.operationalStatus !== null);
-    check(`${where}.OnTimeInMilliseconds`, raw['OnTimeInMilliseconds'], isRead(system.onTimeInMilliseconds));
-    check(`${where}.LastSuccessfulBackupTime`, raw['LastSuccessfulBackupTime'], isRead(system.lastSuccessfulBackupMs));
-  }
-  for (const c of COMPONENT_CLASSES) {
-    for (const [where, raw, device] of pairs(c.deviceClass, parsed.components.get(c.component) ?? [])) {
-      check(`${where}.EnabledState`, raw['EnabledState'], isRead(device.enabledState));
-      check(`${where}.OperationalStatus`, raw['OperationalStatus'], device.operationalStatus !== null);
-      if (c.component === 'kvp_exchange') {
-        check(`${where}.GuestIntrinsicExchangeItems`, raw['GuestIntrinsicExchangeItems'], wholePool(device.guestIntrinsicItems));
-        check(`${where}.GuestExchangeItems`, raw['GuestExchangeItems'], wholePool(device.guestItems));
+  for (const cimClass of CIM_CLASSES) {
+    // Nothing was dropped, so the parser kept every instance, in order.
+    const records = (readArray(classes[cimClass.name]) ?? []) as Array<Record<string, unknown>>;
+    const instances = (parsed.classes.get(cimClass.name) ?? []) as ReadonlyArray<Record<string, unknown>>;
+    if (records.length !== instances.length) throw new Error(`${cimClass.name}: ${records.length} instances written, ${instances.length} read, none dropped`);
+    records.forEach((record, i) => {
+      for (const property of DOCUMENT_CLASSES[cimClass.name] ?? []) {
+        const value = instances[i]?.[property];
+        // A value is read whole when it is there; an array (OperationalStatus, a KVP pool) when it has no null entries.
+        check(`${cimClass.name}[${i}].${property}`, record[property], isSet(value) && (!Array.isArray(value) || value.every((entry) => entry !== null)));
       }
-    }
-    for (const [where, raw, setting] of pairs(c.settingClass, parsed.settings.get(c.component) ?? [])) {
-      check(`${where}.EnabledState`, raw['EnabledState'], isRead(setting.enabledState));
-      if (c.component === 'heartbeat') {
-        check(`${where}.Interval`, raw['Interval'], isRead(setting.interval));
-        check(`${where}.Latency`, raw['Latency'], isRead(setting.latency));
-        check(`${where}.ErrorThreshold`, raw['ErrorThreshold'], isRead(setting.errorThreshold));
-      }
-      if (c.component === 'kvp_exchange') {
-        check(`${where}.HostExchangeItems`, raw['HostExchangeItems'], wholePool(setting.hostItems));
-        check(`${where}.HostOnlyItems`, raw['HostOnlyItems'], wholePool(setting.hostOnlyItems));
-      }
-    }
+    });
   }
   return nulled;
 }
@@ -281,18 +252,24 @@ function statusDocument(): unknown {
 // ---------------------------------------------------------------------------------------------------
 
 describe('schema/sample-document.schema.json', () => {
-  test('describes exactly the classes and properties the sources project, for Full and Status documents', () => {
-    expect(describedClasses('#/$defs/fullClasses')).toEqual(DOCUMENT_CLASSES);
-    expect(describedClasses('#/$defs/statusClasses')).toEqual(STATUS_CLASSES);
+  test('is what the parser\'s schemas generate (UPDATE_SCHEMA=1 rewrites it)', () => {
+    expect(readFileSync(schemaFile, 'utf8')).toBe(generatedText);
   });
 
-  test('picks the class definitions by scope, and reads a Status document like a Full one', () => {
-    const branch = schema as unknown as { if: unknown; then: SchemaNode; else: SchemaNode };
-    expect(branch.if).toEqual({ required: ['scope'], properties: { scope: { const: 'status' } } });
-    expect(branch.then.properties?.['classes']?.$ref).toBe('#/$defs/statusClasses');
-    expect(branch.else.properties?.['classes']?.$ref).toBe('#/$defs/fullClasses');
-    // Whatever a Status document holds beyond its classes is read as in a Full one.
-    expect((at('#/$defs/statusClasses') as { allOf?: unknown }).allOf).toEqual([{ $ref: '#/$defs/fullClasses' }]);
+  test('describes exactly the classes and properties the sources project, and says which a Status document holds', () => {
+    expect(describedClasses()).toEqual(DOCUMENT_CLASSES);
+    const classes = (schema.properties?.['classes']?.properties ?? {}) as Record<string, SchemaNode & { description?: string }>;
+    for (const [name, properties] of Object.entries(DOCUMENT_CLASSES)) {
+      const status = STATUS_CLASSES[name];
+      expect(status?.every((property) => properties.includes(property)) ?? true).toBe(true);
+      expect(classes[name]?.description).toContain(status === undefined ? 'Not in a Status document.' : `In a Status document with ${status.join(', ')}.`);
+    }
+  });
+
+  test('reads a Status document like a Full one: one definition of the classes for both scopes', () => {
+    // The parser reads every class the same whatever the scope; a Status document merely holds fewer.
+    expect(JSON.stringify(schema)).not.toMatch(/"if"|"then"|statusClasses/);
+    expect(Object.keys(STATUS_CLASSES).every((name) => name in DOCUMENT_CLASSES)).toBe(true);
   });
 
   test('rejects the malformed instances of state-zoo, and other versions', () => {
@@ -657,9 +634,27 @@ describe('shapes both reject', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------
-// Value by value: each shared definition accepts exactly what its reader reads
+// Value by value: each value schema reads what the readers before it read (legacyReaders.ts), to the
+// same value, and its generated definition accepts exactly that
 
-describe('each value definition accepts exactly what its wire reader reads', () => {
+/** What a value schema reads (undefined: it fails, and the property is read as null). */
+function readWith(schema: { safeParse(value: unknown): { success: boolean; data?: unknown } }, value: unknown): unknown {
+  const result = schema.safeParse(value);
+  return result.success ? result.data : undefined;
+}
+
+/**
+ * The zod schema, its generated definition and the legacy reader agree on `value`. Null is no value
+ * at all: each property allows it (lenient in src/document/wire.ts) before its value schema is asked.
+ */
+function expectAgreement(name: string, schema: Parameters<typeof readWith>[0], legacy: (value: unknown) => unknown, value: unknown, whole = (read: unknown): boolean => read !== null): void {
+  if (value === null) return expect(definition(name)(value)).toBe(false);
+  const read = legacy(value);
+  const expected = read !== null && whole(read);
+  expect({ value, definition: definition(name)(value), schema: readWith(schema, value) }).toEqual({ value, definition: expected, schema: read === null ? undefined : read });
+}
+
+describe('each value schema reads what the legacy reader read, and its definition accepts exactly that', () => {
   const safe = Number.MAX_SAFE_INTEGER;
   // Around 2^53 - 1, digit by digit: each alternative of the 16-digit pattern at and past its edge.
   const nearMax = Array.from({ length: 16 }, (_, i) => {
@@ -688,31 +683,21 @@ describe('each value definition accepts exactly what its wire reader reads', () 
     [],
   ];
 
-  test('#/$defs/uintOrNull: readUnsigned', () => {
-    const uint = definition('uintOrNull');
-    for (const value of [...scalars, ...wrapped(scalars)]) {
-      expect({ value, schema: uint(value) }).toEqual({ value, schema: value === null || readUnsigned(value) !== null });
-    }
+  test('#/$defs/uint: readUnsigned', () => {
+    for (const value of [...scalars, ...wrapped(scalars)]) expectAgreement('uint', uint, readUnsigned, value);
   });
 
   test('#/$defs/uint16Array: readUnsignedArray', () => {
-    const array = definition('uint16Array');
-    for (const value of [...scalars, ...wrapped(scalars), ...arrays([...scalars, ...wrapped([2, '2', 'x'])])]) {
-      expect({ value, schema: array(value) }).toEqual({ value, schema: value === null || readUnsignedArray(value) !== null });
-    }
+    for (const value of [...scalars, ...wrapped(scalars), ...arrays([...scalars, ...wrapped([2, '2', 'x'])])]) expectAgreement('uint16Array', uint16Array, readUnsignedArray, value);
   });
 
   test('#/$defs/kvpItems: readStringArray, every item a string', () => {
-    const pool = definition('kvpItems');
     const items: unknown[] = ['', OS_NAME, 42, null, true, {}, [OS_NAME], { value: OS_NAME }];
-    for (const value of [...items, ...wrapped(items), ...arrays(items)]) {
-      const read = readStringArray(value);
-      expect({ value, schema: pool(value) }).toEqual({ value, schema: value === null || (read !== null && read.every((item) => item !== null)) });
-    }
+    // A pool with items that are not strings is read, with null entries (the model drops them), but not whole.
+    for (const value of [...items, ...wrapped(items), ...arrays(items)]) expectAgreement('kvpItems', kvpPool, readStringArray, value, (read) => (read as unknown[]).every((item) => item !== null));
   });
 
   test('#/$defs/cimDatetime: readDateTime', () => {
-    const datetime = definition('cimDatetime');
     const texts: unknown[] = [
       '2025-01-15T01:00:00Z', '2025-01-15T01:00:00', '2025-01-15T02:00:00+01:00', '2025-01-15T02:00:00+99:99', '2025-01-15T01:00:00.1Z',
       '2025-01-15T01:00:00.123456789Z', '2025-01-15T01:00:00.1234567890Z', '2025-01-15T01:00:00.Z', '2025-01-15T1:00:00Z', '2025-1-15T01:00:00Z',
@@ -726,7 +711,7 @@ describe('each value definition accepts exactly what its wire reader reads', () 
       '/Date()/', '/Date(1.5)/', '/Date(1736902800000)', '\\/Date(1736902800000)\\/', 'Date(1736902800000)', '/date(1736902800000)/', 'never', '', 0, 1736902800000, true, null, [], {},
     ];
     for (const value of [...texts, ...wrapped(texts), { value: '/Date(0)/', DisplayHint: 2, DateTime: 'x' }, { value: ['/Date(0)/'], Count: 1 }, ['/Date(0)/']]) {
-      expect({ value, schema: datetime(value) }).toEqual({ value, schema: value === null || readDateTime(value) !== null });
+      expectAgreement('cimDatetime', cimDatetime, readDateTime, value);
     }
   });
 
@@ -738,15 +723,11 @@ describe('each value definition accepts exactly what its wire reader reads', () 
       .map(([y, mo, d, h, mi, zone]) => `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:00${zone}`);
     const legacy = fc.tuple(fc.integer({ min: -1, max: 1 }), digits, fc.constantFrom('', '+0100', '-0500')).map(([sign, n, zone]) => `/Date(${sign < 0 ? '-' : ''}${n}${zone})/`);
     const value = fc.oneof(scalar, datetimeText, legacy, scalar.map((v) => ({ value: v })), datetimeText.map((v) => ({ value: v })), fc.array(scalar, { maxLength: 3 }), fc.array(scalar, { maxLength: 3 }).map((v) => ({ value: v, Count: v.length })));
-    const [uint, array, datetime] = [definition('uintOrNull'), definition('uint16Array'), definition('cimDatetime')];
     fc.assert(
       fc.property(value, (v) => {
-        expect({ v, uint: uint(v), array: array(v), datetime: datetime(v) }).toEqual({
-          v,
-          uint: v === null || readUnsigned(v) !== null,
-          array: v === null || readUnsignedArray(v) !== null,
-          datetime: v === null || readDateTime(v) !== null,
-        });
+        expectAgreement('uint', uint, readUnsigned, v);
+        expectAgreement('uint16Array', uint16Array, readUnsignedArray, v);
+        expectAgreement('cimDatetime', cimDatetime, readDateTime, v);
       }),
       { numRuns: 500 },
     );

@@ -1,17 +1,19 @@
 # hyperv-ic-exporter collection script (shipped with the package, dot-sourced once per PowerShell process).
 #
-# The exporter keeps one PowerShell process open and, per sample, sends one line:
+# The exporter keeps one PowerShell process open. When it starts the process it dot-sources this file and
+# then hands it the classes to query, as data (this file names no class of root/virtualization/v2):
+#   Set-HyperVIcQueries -Json '{"namespace":"root/virtualization/v2","full":[{"class":"...","properties":["..."],"host":"Name"},...],"status":[...]}'
+# (src/document/classes.ts declares the classes; COLLECT_QUERIES there is that table.) Per sample it sends one line:
 #   Get-HyperVIcSample [-Scope Full|Status] [-ComputerName 'hv02'] [-OperationTimeoutSec 20] [-OutFile 'C:\...\s.json']
-# -Scope Full (the default) reads every class of $script:HyperVIcClasses, -Scope Status only those of
-# $script:HyperVIcStatusClasses (what changes from one sample to the next: the computer systems and the
-# six component device classes, without KVP items or setting data). -ComputerName samples a remote host
-# through a CIM session over WinRM (sessions are cached per computer name); -OperationTimeoutSec, when
-# above 0, is passed to every Get-CimInstance.
+# -Scope Full (the default) queries the table's "full" list, -Scope Status its "status" list (what changes
+# from one sample to the next), each class with exactly its properties, in that order. -ComputerName
+# samples a remote host through a CIM session over WinRM (sessions are cached per computer name);
+# -OperationTimeoutSec, when above 0, is passed to every Get-CimInstance.
 #
 # The sample document, one class per line:
 #   {"schemaVersion":1,"scope":"full","computerName":"HV01","collectedAt":"2025-01-15T10:00:00.000Z","classes":{
-#   "Msvm_ComputerSystem":[{...},{...}],
-#   "Msvm_HeartbeatComponent":[],
+#   "<first class>":[{...},{...}],
+#   "<second class>":[],
 #   ...
 #   }}
 # Without -OutFile it is written to stdout, ASCII only (non-ASCII text as \uXXXX escapes). With -OutFile
@@ -35,9 +37,11 @@
 # - No PowerShell-7-only syntax or parameters (??, ?., ternary, && / || chains, -AsArray,
 #   -EnumsAsStrings, -EscapeHandling); a test walks this file's AST to enforce it.
 # - ASCII only: Windows PowerShell 5.1 reads a BOM-less script in the ANSI code page.
-# - One Get-CimInstance per class, never one per VM, so the cost of a sample does not grow in round trips
-#   with the VM count (Full: 13 queries, Status: 7). The only Get-CimInstance call is in
+# - One Get-CimInstance per class of the table, never one per VM, so the cost of a sample does not grow in
+#   round trips with the VM count (Full: 13 queries, Status: 7). The only Get-CimInstance call is in
 #   Get-HyperVIcCimInstances.
+# - A thin projection: the classes and properties come from Set-HyperVIcQueries; the only class named here
+#   is the failover cluster's MSCluster_Node (Get-HyperVIcClusterNode), which is not part of a sample.
 # - One ConvertTo-Json call per class, never one per instance (a call costs far more than the instance).
 #   Windows PowerShell 5.1's ConvertTo-Json sets JavaScriptSerializer.MaxJsonLength to Int32.MaxValue,
 #   so the serializer's 2,097,152-character default does not bound a class (PowerShell source, commit
@@ -51,38 +55,14 @@
 #   node-powershell invocation, and warnings land on stdout when PowerShell is hosted through stdin.
 # - What goes to stdout is ASCII (non-ASCII text escaped), so the console code page cannot garble it.
 
-# The classes of a Full sample and the properties selected from each, in this order. This table must
-# equal DOCUMENT_CLASSES in src/document/classes.ts; a test compares the two.
-$script:HyperVIcNamespace = 'root/virtualization/v2'
-$script:HyperVIcClasses = [ordered]@{
-    'Msvm_ComputerSystem'                            = @('Name', 'ElementName', 'EnabledState', 'HealthState', 'OperationalStatus', 'OnTimeInMilliseconds', 'LastSuccessfulBackupTime')
-    'Msvm_HeartbeatComponent'                        = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_HeartbeatComponentSettingData'             = @('InstanceID', 'EnabledState', 'Interval', 'Latency', 'ErrorThreshold')
-    'Msvm_KvpExchangeComponent'                      = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus', 'GuestIntrinsicExchangeItems', 'GuestExchangeItems')
-    'Msvm_KvpExchangeComponentSettingData'           = @('InstanceID', 'EnabledState', 'HostExchangeItems', 'HostOnlyItems')
-    'Msvm_ShutdownComponent'                         = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_ShutdownComponentSettingData'              = @('InstanceID', 'EnabledState')
-    'Msvm_TimeSyncComponent'                         = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_TimeSyncComponentSettingData'              = @('InstanceID', 'EnabledState')
-    'Msvm_VssComponent'                              = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_VssComponentSettingData'                   = @('InstanceID', 'EnabledState')
-    'Msvm_GuestServiceInterfaceComponent'            = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_GuestServiceInterfaceComponentSettingData' = @('InstanceID', 'EnabledState')
-}
+# The queries of each scope, set by Set-HyperVIcQueries: @{ Namespace; full; status }, each list of
+# @{ Class; Properties; Host }. $null until then (a sample then fails with invalid_argument).
+$script:HyperVIcQueries = $null
 
-# The classes of a Status sample and their properties, in this order. This table must equal
-# STATUS_CLASSES in src/document/classes.ts; a test compares the two.
-$script:HyperVIcStatusClasses = [ordered]@{
-    'Msvm_ComputerSystem'                 = @('Name', 'ElementName', 'EnabledState', 'HealthState', 'OperationalStatus', 'OnTimeInMilliseconds', 'LastSuccessfulBackupTime')
-    'Msvm_HeartbeatComponent'             = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_KvpExchangeComponent'           = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_ShutdownComponent'              = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_TimeSyncComponent'              = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_VssComponent'                   = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-    'Msvm_GuestServiceInterfaceComponent' = @('SystemName', 'DeviceID', 'EnabledState', 'OperationalStatus')
-}
-
+# The one class this file names: the failover cluster's nodes (Get-HyperVIcClusterNode), no part of a
+# sample document, asked by cluster discovery only, with a fixed two-property answer of its own.
 $script:HyperVIcClusterNamespace = 'root/MSCluster'
+$script:HyperVIcClusterClass = 'MSCluster_Node'
 
 # CIM sessions to remote hosts by lower-cased computer name, least recently used first, kept across
 # samples so that a sample does not pay a WinRM handshake; a session is dropped after any failure on it
@@ -115,6 +95,23 @@ function Get-HyperVIcSessionInfo {
         psEdition = [string]$PSVersionTable.PSEdition
     }
     ConvertTo-Json -InputObject $info -Compress
+}
+
+function Set-HyperVIcQueries {
+    # The classes to query per scope, as JSON (see the top of this file). Writes nothing; a table that is
+    # not JSON fails here, at start-up, not at the first sample.
+    param([Parameter(Mandatory = $true)] [string] $Json)
+    $table = ConvertFrom-Json -InputObject $Json -ErrorAction Stop
+    $queries = @{ Namespace = [string]$table.namespace }
+    foreach ($scope in @('full', 'status')) {
+        $list = [System.Collections.Generic.List[object]]::new()
+        foreach ($query in @($table.$scope)) {
+            # Host: the class whose instances include the host; the instance whose Host property is not a GUID names it.
+            $list.Add(@{ Class = [string]$query.class; Properties = [string[]]@($query.properties); Host = [string]$query.host })
+        }
+        $queries[$scope] = $list.ToArray()
+    }
+    $script:HyperVIcQueries = $queries
 }
 
 function Test-HyperVIcGuid {
@@ -289,13 +286,14 @@ function Get-HyperVIcSample {
             Remove-HyperVIcFile -Path $outPath
         }
         if ($Scope -eq 'Full') {
-            $classes = $script:HyperVIcClasses
             $scopeName = 'full'
         } elseif ($Scope -eq 'Status') {
-            $classes = $script:HyperVIcStatusClasses
             $scopeName = 'status'
         } else {
             return ConvertTo-HyperVIcErrorJson -Kind 'invalid_argument' -Stage $stage -Message ("-Scope must be Full or Status, not '" + $Scope + "'")
+        }
+        if ($null -eq $script:HyperVIcQueries) {
+            return ConvertTo-HyperVIcErrorJson -Kind 'invalid_argument' -Stage $stage -Message 'no classes to query: Set-HyperVIcQueries was not called'
         }
         if ($OperationTimeoutSec -lt 0) {
             return ConvertTo-HyperVIcErrorJson -Kind 'invalid_argument' -Stage $stage -Message '-OperationTimeoutSec must not be negative'
@@ -309,29 +307,29 @@ function Get-HyperVIcSample {
 
         $classJson = [System.Collections.Generic.List[string]]::new()
         $hostName = $null
-        foreach ($className in $classes.Keys) {
-            $stage = $className
-            $properties = [string[]]$classes[$className]
-            $instances = Get-HyperVIcCimInstances -Namespace $script:HyperVIcNamespace -ClassName $className -Property $properties `
+        foreach ($query in $script:HyperVIcQueries[$scopeName]) {
+            $stage = $query.Class
+            $instances = Get-HyperVIcCimInstances -Namespace $script:HyperVIcQueries.Namespace -ClassName $query.Class -Property $query.Properties `
                 -CimSession $session -OperationTimeoutSec $OperationTimeoutSec
 
-            if ($className -eq 'Msvm_ComputerSystem') {
-                # The host itself is always an instance of Msvm_ComputerSystem. None at all means the
-                # account may not see the namespace's contents: a non-admin gets an empty result, not an error.
+            if (-not [string]::IsNullOrEmpty($query.Host)) {
+                # The host itself is always an instance of this class (the computer systems). None at all
+                # means the account may not see the namespace's contents: a non-admin gets an empty result,
+                # not an error.
                 if ($instances.Count -eq 0) {
                     $vmmsStatus = $null
                     if (-not $isRemote) { $vmmsStatus = Get-HyperVIcVmmsStatus }
                     return ConvertTo-HyperVIcErrorJson -Kind 'no_computer_system' -Stage $stage -VmmsStatus $vmmsStatus `
-                        -Message 'Msvm_ComputerSystem returned no instances, not even the host'
+                        -Message ($query.Class + ' returned no instances, not even the host')
                 }
                 foreach ($instance in $instances) {
                     # A VM's Name is its GUID; the host's Name is the computer name.
-                    $name = [string]$instance.Name
+                    $name = [string]$instance.($query.Host)
                     if (-not (Test-HyperVIcGuid -Text $name)) { $hostName = $name }
                 }
             }
 
-            $classJson.Add((ConvertTo-Json -InputObject $className -Compress) + ':' + (ConvertTo-HyperVIcClassJson -Instances $instances -Property $properties))
+            $classJson.Add((ConvertTo-Json -InputObject $query.Class -Compress) + ':' + (ConvertTo-HyperVIcClassJson -Instances $instances -Property $query.Properties))
         }
 
         $stage = 'write'
@@ -400,8 +398,8 @@ function Get-HyperVIcClusterNode {
             $stage = 'New-CimSession'
             $session = Get-HyperVIcCimSession -ComputerName $ComputerName
         }
-        $stage = 'MSCluster_Node'
-        $instances = Get-HyperVIcCimInstances -Namespace $script:HyperVIcClusterNamespace -ClassName 'MSCluster_Node' -Property @('Name', 'State') `
+        $stage = $script:HyperVIcClusterClass
+        $instances = Get-HyperVIcCimInstances -Namespace $script:HyperVIcClusterNamespace -ClassName $script:HyperVIcClusterClass -Property @('Name', 'State') `
             -CimSession $session -OperationTimeoutSec $OperationTimeoutSec
         $nodes = [System.Collections.Generic.List[object]]::new()
         foreach ($instance in $instances) {

@@ -1,4 +1,4 @@
-import { COMPONENT_CLASSES, COMPUTER_SYSTEM_CLASS, SCHEMA_VERSION } from '../../document/classes';
+import { CLASSES, COMPONENTS, COMPUTER_SYSTEM, DOCUMENT_CLASSES, SCHEMA_VERSION } from '../../document/classes';
 import { fillerArchetype, SHOWCASE, SHOWCASE_NAMES, type Archetype } from './behaviours';
 import { guestItems, intrinsicItems, kvpItemXml } from './kvpItems';
 import { randomGuid, seededRandom } from './random';
@@ -65,19 +65,22 @@ export class SimulatedHost {
     }
   }
 
-  /** The next sample document; each call advances the simulation by one tick. */
+  /**
+   * The next sample document; each call advances the simulation by one tick. Its classes are those of
+   * CLASSES, in that order, each instance with exactly the properties its class declares (null where
+   * the simulator has no value for one), as collect.ps1 writes them; a class the simulator makes no
+   * instances of is empty.
+   */
   next(): Record<string, unknown> {
     const now = this.now();
     const tick = this.tick++;
-    const classes: Record<string, Array<Record<string, unknown>>> = {
-      [COMPUTER_SYSTEM_CLASS]: [
-        { Name: this.computerName, ElementName: this.computerName, EnabledState: 2, HealthState: 5, OperationalStatus: [2], OnTimeInMilliseconds: null, LastSuccessfulBackupTime: null },
-      ],
+    const rows = new Map<string, Array<Record<string, unknown>>>(CLASSES.map((c) => [c.name, []]));
+    const add = (className: string, values: Readonly<Record<string, unknown>>): void => {
+      const row: Record<string, unknown> = {};
+      for (const property of DOCUMENT_CLASSES[className] ?? []) row[property] = values[property] ?? null;
+      rows.get(className)?.push(row);
     };
-    for (const c of COMPONENT_CLASSES) {
-      classes[c.deviceClass] = [];
-      classes[c.settingClass] = [];
-    }
+    add(COMPUTER_SYSTEM.name, { Name: this.computerName, ElementName: this.computerName, EnabledState: 2, HealthState: 5, OperationalStatus: [2] });
 
     for (const vm of this.vms) {
       const behaviour = vm.archetype.at(tick);
@@ -87,7 +90,7 @@ export class SimulatedHost {
       const paused = behaviour.enabledState === 9;
       // A paused VM's uptime excludes the pause: it stays at what it had.
       const uptimeMs = vm.onSince === null ? 0 : paused ? vm.initialUptimeMs : now - vm.onSince;
-      classes[COMPUTER_SYSTEM_CLASS]!.push({
+      add(COMPUTER_SYSTEM.name, {
         Name: vm.guid,
         ElementName: vm.name,
         EnabledState: behaviour.enabledState,
@@ -96,28 +99,26 @@ export class SimulatedHost {
         OnTimeInMilliseconds: uptimeMs,
         LastSuccessfulBackupTime: vm.backupAgeMs === null ? NEVER : new Date(now - vm.backupAgeMs).toISOString(),
       });
-      for (const c of COMPONENT_CLASSES) {
-        const isKvp = c.component === 'kvp_exchange';
-        const setting: Record<string, unknown> = {
-          InstanceID: `Microsoft:${vm.guid}\\${c.guid.toUpperCase()}`,
-          EnabledState: behaviour.disabled.includes(c.component) ? 3 : 2,
-        };
-        if (isKvp) Object.assign(setting, { HostExchangeItems: vm.hostItems, HostOnlyItems: [] });
-        if (c.component === 'heartbeat') Object.assign(setting, vm.heartbeatSettings ?? { Interval: null, Latency: null, ErrorThreshold: null });
-        classes[c.settingClass]!.push(setting);
+      for (const c of COMPONENTS) {
         const status = behaviour.statuses?.[c.component];
-        if (status === undefined) continue;
-        const device: Record<string, unknown> = {
+        // A guest that is not answering has not refreshed its intrinsic items since it stopped.
+        const answering = status?.[0] !== 12;
+        // One component's values by CIM property name; its device and setting data each take theirs.
+        const values: Record<string, unknown> = {
           SystemName: vm.guid,
           DeviceID: `Microsoft:${c.guid.toUpperCase()}`,
-          EnabledState: 2,
+          InstanceID: `Microsoft:${vm.guid}\\${c.guid.toUpperCase()}`,
           OperationalStatus: status,
+          GuestIntrinsicExchangeItems: answering ? vm.intrinsicItems : [],
+          GuestExchangeItems: answering ? vm.guestItems : [],
+          HostExchangeItems: vm.hostItems,
+          HostOnlyItems: [],
+          ...vm.heartbeatSettings,
         };
-        // A guest that is not answering has not refreshed its intrinsic items since it stopped.
-        if (isKvp) Object.assign(device, { GuestIntrinsicExchangeItems: status[0] === 12 ? [] : vm.intrinsicItems, GuestExchangeItems: status[0] === 12 ? [] : vm.guestItems });
-        classes[c.deviceClass]!.push(device);
+        add(c.setting.name, { ...values, EnabledState: behaviour.disabled.includes(c.component) ? 3 : 2 });
+        if (status !== undefined) add(c.device.name, { ...values, EnabledState: 2 });
       }
     }
-    return { schemaVersion: SCHEMA_VERSION, computerName: this.computerName, collectedAt: new Date(now).toISOString(), classes };
+    return { schemaVersion: SCHEMA_VERSION, computerName: this.computerName, collectedAt: new Date(now).toISOString(), classes: Object.fromEntries(rows) };
   }
 }

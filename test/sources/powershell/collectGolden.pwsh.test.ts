@@ -25,8 +25,10 @@ import {
  */
 
 
+/** A fixture as collect.ps1 writes it back: every class of DOCUMENT_CLASSES, in order, those it lacks empty. */
 function readFixture(name: string): SampleDocument {
-  return JSON.parse(readFileSync(join(FIXTURE_DOCUMENTS, name), 'utf8')) as SampleDocument;
+  const fixture = JSON.parse(readFileSync(join(FIXTURE_DOCUMENTS, name), 'utf8')) as SampleDocument;
+  return { ...fixture, classes: Object.fromEntries(Object.keys(DOCUMENT_CLASSES).map((className) => [className, fixture.classes[className] ?? []])) };
 }
 
 function textOf(sample: RawSample): string {

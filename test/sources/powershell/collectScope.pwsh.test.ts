@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DOCUMENT_CLASSES, STATUS_CLASSES } from '../../../src/document/classes';
+import { buildQueriesCommand } from '../../../src/sources/powershell/session';
 import {
   FIXTURE_DOCUMENTS,
   PwshShell,
@@ -16,7 +17,8 @@ import {
 
 /**
  * collect.ps1's functions called directly in one pwsh process (stand-in CIM cmdlets imported, the
- * script dot-sourced): the Full and Status scopes, the -OutFile protocol, the number of CIM queries,
+ * script dot-sourced and handed its classes as the PowerShell source hands them, buildQueriesCommand):
+ * the Full and Status scopes, the -OutFile protocol, the number of CIM queries,
  * the CIM session cache, Get-HyperVIcClusterNode. The process runs in a time zone with an offset
  * (America/New_York), so that CIM datetimes are local times as on a real host.
  */
@@ -56,6 +58,7 @@ describeWithPwsh('collect.ps1 called directly: scopes, -OutFile, CIM sessions, c
       scripts: [COLLECT_SCRIPT],
       env: { HYPERV_IC_STANDIN_CONTROL: workspace.controlPath, TZ: 'America/New_York' },
     });
+    expect(await shell.run(buildQueriesCommand())).toBe('');
   }, 60_000);
 
   afterAll(async () => {
@@ -181,7 +184,7 @@ describeWithPwsh('collect.ps1 called directly: scopes, -OutFile, CIM sessions, c
     }
   });
 
-  test('one Get-CimInstance per class: 13 for Full and 7 for Status, at 1 and at 64 VMs', async () => {
+  test('one Get-CimInstance per class (13 for Full and 7 for Status today), at 1 and at 64 VMs', async () => {
     const counts: Record<string, number[]> = { Full: [], Status: [] };
     for (const vmCount of [1, 64]) {
       const host = generatedHost(vmCount);
@@ -203,7 +206,8 @@ describeWithPwsh('collect.ps1 called directly: scopes, -OutFile, CIM sessions, c
         counts[scope]?.push(queries.length);
       }
     }
-    expect(counts).toEqual({ Full: [13, 13], Status: [7, 7] });
+    const [full, status] = [Object.keys(DOCUMENT_CLASSES).length, Object.keys(STATUS_CLASSES).length];
+    expect(counts).toEqual({ Full: [full, full], Status: [status, status] });
   }, 30_000);
 
   test('a failure answers one error line and leaves no file behind, not even one of an earlier sample', async () => {
@@ -224,6 +228,14 @@ describeWithPwsh('collect.ps1 called directly: scopes, -OutFile, CIM sessions, c
       if (failure.errorId !== undefined) expect(String(answer.error?.fullyQualifiedErrorId)).toMatch(failure.errorId);
       expect(existsSync(outFile)).toBe(false);
     }
+  });
+
+  test('without its classes (Set-HyperVIcQueries not called) a sample fails with one error line and queries nothing', async () => {
+    serve(fixturePath('single-vm.json'));
+    const line = '$saved = $script:HyperVIcQueries; $script:HyperVIcQueries = $null; Get-HyperVIcSample -Scope Full; $script:HyperVIcQueries = $saved';
+    const answer = JSON.parse(await runLine(line)) as { error?: Record<string, unknown> };
+    expect(answer.error).toMatchObject({ kind: 'invalid_argument', message: expect.stringContaining('Set-HyperVIcQueries') });
+    expect(cimQueries()).toEqual([]);
   });
 
   test('-OperationTimeoutSec is passed to every Get-CimInstance when above 0, and not at all otherwise', async () => {

@@ -1,14 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DOCUMENT_CLASSES, STATUS_CLASSES } from '../../../src/document/classes';
+import { COLLECT_QUERIES, DOCUMENT_CLASSES, STATUS_CLASSES } from '../../../src/document/classes';
 import { defaultCollectScriptPath } from '../../../src/sources/powershell/powershellSource';
+import { buildInitCommand, buildQueriesCommand } from '../../../src/sources/powershell/session';
 import { REPO_ROOT, describeWithPwsh, pwshPath } from './pwshHarness';
 
 /**
- * Static checks of the shipped collect.ps1: that Windows PowerShell 5.1 can run it, and that it
- * selects exactly DOCUMENT_CLASSES (Full scope) and STATUS_CLASSES (Status scope). The text checks run
- * everywhere; the parser checks need pwsh.
+ * Static checks of the shipped collect.ps1: that Windows PowerShell 5.1 can run it, that it names no
+ * class (the classes come from src/document/classes.ts, handed over when a process starts), and that
+ * what it is handed is DOCUMENT_CLASSES (Full scope) and STATUS_CLASSES (Status scope). The text checks
+ * run everywhere; the parser checks need pwsh. collectScope.pwsh.test.ts runs it and counts the queries.
  */
 
 const COLLECT_SCRIPT = defaultCollectScriptPath();
@@ -19,8 +21,7 @@ interface InspectionReport {
   path: string;
   parseErrors: Array<{ line: number; message: string }>;
   violations: Array<{ kind: string; line: number; text: string }>;
-  classTable: Record<string, string[]> | null;
-  statusClassTable: Record<string, string[]> | null;
+  classNames: string[];
   getCimInstanceCount: number;
 }
 
@@ -38,24 +39,31 @@ describe('collect.ps1 text', () => {
     expect(nonAscii.map(([offset]) => offset)).toEqual([]);
   });
 
-  /** A plain-text reading of one of the script's tables, so that drift is caught even where pwsh is absent. */
-  function tableText(variable: string): Array<[string, string[]]> {
-    const text = bytes.toString('ascii');
-    const start = text.indexOf(`${variable} = [ordered]@{`);
-    expect(start).toBeGreaterThanOrEqual(0);
-    const table = text.slice(start, text.indexOf('\n}', start));
-    return [...table.matchAll(/'(Msvm_\w+)'\s*=\s*@\(([^)]*)\)/g)].map(([, className, list]) => [
-      className ?? '',
-      [...(list ?? '').matchAll(/'(\w+)'/g)].map(([, property]) => property ?? ''),
-    ]);
-  }
+  test('names no class of root/virtualization/v2, not even in a comment: they come from src/document/classes.ts', () => {
+    expect(bytes.toString('ascii')).not.toMatch(/Msvm_/);
+  });
+});
 
-  test("its Full table lists DOCUMENT_CLASSES' classes and properties, in order (text form)", () => {
-    expect(tableText('$script:HyperVIcClasses')).toEqual(Object.entries(DOCUMENT_CLASSES).map(([className, properties]) => [className, [...properties]]));
+describe('the classes collect.ps1 is handed (COLLECT_QUERIES)', () => {
+  test("are DOCUMENT_CLASSES for a Full sample and STATUS_CLASSES for a Status one, with their properties in order", () => {
+    const table = (queries: ReadonlyArray<{ class: string; properties: readonly string[] }>): Array<[string, string[]]> => queries.map((q) => [q.class, [...q.properties]]);
+    expect(table(COLLECT_QUERIES.full)).toEqual(Object.entries(DOCUMENT_CLASSES).map(([name, properties]) => [name, [...properties]]));
+    expect(table(COLLECT_QUERIES.status)).toEqual(Object.entries(STATUS_CLASSES).map(([name, properties]) => [name, [...properties]]));
+    expect(COLLECT_QUERIES.namespace).toBe('root/virtualization/v2');
+    // Only the computer systems name the host; their query returning nothing fails the sample.
+    expect([...COLLECT_QUERIES.full, ...COLLECT_QUERIES.status].filter((q) => 'host' in q).map((q) => [q.class, q.host])).toEqual([
+      ['Msvm_ComputerSystem', 'Name'],
+      ['Msvm_ComputerSystem', 'Name'],
+    ]);
   });
 
-  test("its Status table lists STATUS_CLASSES' classes and properties, in order (text form)", () => {
-    expect(tableText('$script:HyperVIcStatusClasses')).toEqual(Object.entries(STATUS_CLASSES).map(([className, properties]) => [className, [...properties]]));
+  test('travel as one single-quoted JSON literal, after the script is loaded and before the start-up answer', () => {
+    const command = buildQueriesCommand();
+    const literal = /^Set-HyperVIcQueries -Json '([^']*)'$/.exec(command)?.[1];
+    expect(JSON.parse(literal ?? 'null')).toEqual(JSON.parse(JSON.stringify(COLLECT_QUERIES)));
+    expect(command).not.toMatch(/[\u0000-\u001f\u007f-\uffff]/);
+    const init = buildInitCommand('/opt/collect.ps1', []).split('; ');
+    expect(init.slice(-3)).toEqual([". '/opt/collect.ps1'", command, 'Get-HyperVIcSessionInfo']);
   });
 });
 
@@ -114,14 +122,10 @@ describeWithPwsh("collect.ps1 under PowerShell's own parser", () => {
     );
   });
 
-  test('selects exactly the DOCUMENT_CLASSES properties for every class, in order (Full)', () => {
-    expect(report(COLLECT_SCRIPT).classTable).toEqual(Object.fromEntries(Object.entries(DOCUMENT_CLASSES).map(([name, properties]) => [name, [...properties]])));
-    expect(Object.keys(report(COLLECT_SCRIPT).classTable ?? {})).toEqual(Object.keys(DOCUMENT_CLASSES));
-  });
-
-  test('selects exactly the STATUS_CLASSES properties for every class, in order (Status)', () => {
-    expect(report(COLLECT_SCRIPT).statusClassTable).toEqual(Object.fromEntries(Object.entries(STATUS_CLASSES).map(([name, properties]) => [name, [...properties]])));
-    expect(Object.keys(report(COLLECT_SCRIPT).statusClassTable ?? {})).toEqual(Object.keys(STATUS_CLASSES));
+  test('names one CIM class only: the failover cluster\'s MSCluster_Node, which is no part of a sample', () => {
+    expect(report(COLLECT_SCRIPT).classNames).toEqual(['MSCluster_Node']);
+    // The inspector does see class names (negative control).
+    expect(report(PS7_ONLY_SAMPLE).classNames).toEqual(['Msvm_ComputerSystem']);
   });
 
   test('holds a single Get-CimInstance command (one query per class from the tables, and the cluster query, through one helper)', () => {
