@@ -1,40 +1,37 @@
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { kvpExportKeys, type Config } from './config';
-import { loadHostsFile, type HostConfig, type HostSourceConfig } from './config/hostsFile';
+import type { Config } from './config';
+import { loadHostsFile, type HostSourceConfig } from './config/hostsFile';
+import type { SampleSource } from './contract/sample';
 import { Slots } from './contract/slots';
+import type { Limits } from './document/limits';
+import { discoveredHosts } from './hosts/discoveredHosts';
+import { PowerShellProcesses } from './hosts/powershellProcesses';
+import { hostSourceOptionsOf, hostSpecOf, kvpExportOf, sourceOptionsOf, timingOf } from './hosts/specs';
 import { COLLECTORS } from './metrics/collectors';
+import type { ModelCollector } from './metrics/collectors/collector';
 import { hostPage, multiHostMetricsPage, singleHostMetricsPage, type ExporterInfo } from './metrics/pages';
 import type { KvpExport } from './model/kvpExport';
 import { ClusterDiscovery } from './sampling/clusterDiscovery';
-import type { Body, CurrentSample, HostState } from './sampling/currentSample';
+import type { CurrentSample } from './sampling/currentSample';
 import { HostSampler } from './sampling/hostSampler';
-import { HostSet, type HostSpec } from './sampling/hostSet';
+import { HostSet } from './sampling/hostSet';
 import { Scheduler } from './sampling/scheduler';
-import { createSource, type SourceOptions } from './sources/createSource';
-import { readClusterNodes } from './sources/powershell/clusterNodes';
-import type { PowerShellPool } from './sources/powershell/pool';
-import { createPowerShellPool } from './sources/powershell/powershellSource';
+import type { ServedSamples } from './sampling/servedSamples';
+import { createSource } from './sources/createSource';
+
+export { sourceOptionsOf } from './hosts/specs';
 
 /**
- * The samplers an exporter runs, and what the HTTP app reads of them: one host from the --source flags
+ * The samplers an exporter runs, and what the HTTP app serves of them: one host from the --source flags
  * (/metrics), or the hosts of --config.file and of the failover cluster (/probe?target=, /targets,
  * /metrics with each host's sampling health). main wires this to the HTTP server and the signals.
+ * What a host is sampled with comes from hosts/specs.ts, which cluster nodes are hosts from
+ * hosts/discoveredHosts.ts, and the PowerShell processes they share from hosts/powershellProcesses.ts.
  */
-
-/** What the HTTP app serves (AppDependencies in app.ts, less what main adds). */
-export interface SamplingView {
-  readonly source: string;
-  readonly metrics: () => Body | null;
-  readonly hosts: () => ReadonlyArray<{ readonly name: string; readonly current: CurrentSample | null }>;
-  readonly ready: () => boolean;
-  readonly probe?: (target: string) => CurrentSample | null | undefined;
-  readonly targets?: () => ReadonlyArray<{ readonly targets: readonly string[]; readonly labels: Readonly<Record<string, string>> }>;
-}
 
 /** What serve() runs: the app's view of the samples, and how to reload and stop it. */
 export interface Sampling {
-  readonly view: SamplingView;
+  readonly view: ServedSamples;
   /**
    * Read --config.file again (multi-host only). A file that does not validate rejects (with the file's
    * one-line error) and keeps the running hosts; the caller logs and counts it.
@@ -50,10 +47,12 @@ export interface SamplingOptions {
   readonly logger: Logger;
   /** For the tests: modules every PowerShell process imports before collect.ps1 (the CIM stand-ins). */
   readonly preloadModules?: readonly string[];
+  /** For the tests (one host only): the host's source, instead of the one of the --source flags. */
+  readonly source?: SampleSource;
 }
 
 /** What the app serves for one host (no --config.file): /metrics is that host's published body. */
-export function oneHostView(source: string, current: () => CurrentSample | null): SamplingView {
+export function oneHostView(source: string, current: () => CurrentSample | null): ServedSamples {
   return {
     source,
     metrics: () => current()?.body ?? null,
@@ -62,127 +61,76 @@ export function oneHostView(source: string, current: () => CurrentSample | null)
   };
 }
 
-function kvpExportOf(config: Config): KvpExport {
-  return { keys: config.kvp.exportKeys === undefined ? null : kvpExportKeys(config.kvp.exportKeys), maxPerVm: config.kvp.exportMaxPerVm };
+/** How the one host of --source is sampled, besides its source. */
+export interface OneHostSamplerOptions {
+  readonly exporter: ExporterInfo;
+  readonly logger: Logger;
+  readonly fullIntervalMs: number;
+  readonly kvpExport?: KvpExport;
+  /** For the tests: other collectors, limits or clock than the exporter's. */
+  readonly collectors?: readonly ModelCollector[];
+  readonly limits?: Limits;
+  readonly now?: () => number;
 }
 
-/** The source of the one host of the --source flags. */
-export function sourceOptionsOf(config: Config): SourceOptions {
-  switch (config.source) {
-    case 'replay':
-      return { kind: 'replay', file: config.replay.file ?? '' };
-    case 'simulator':
-      return { kind: 'simulator', vms: config.simulator.vms, seed: config.simulator.seed };
-    case 'powershell':
-      return { kind: 'powershell', executable: config.powershell.path, computerName: config.powershell.computerName, recycleAfterSamples: config.powershell.recycleAfterSamples };
-  }
+/** The sampler of the one host of --source: its body is /metrics, its metrics and the exporter's own. */
+export function oneHostSampler(source: SampleSource, options: OneHostSamplerOptions): HostSampler {
+  const { exporter, ...rest } = options;
+  return new HostSampler({ ...rest, host: source.name, source, collectors: options.collectors ?? COLLECTORS, bodyText: (state) => singleHostMetricsPage(state, exporter) });
 }
 
 /** One host, from the --source flags: /metrics serves its metrics and the exporter's own. */
-export async function sampleOneHost({ config, exporter, logger }: SamplingOptions): Promise<Sampling> {
-  const kvpExport = kvpExportOf(config);
-  const source = createSource(sourceOptionsOf(config), logger);
-  const bodyText = (state: HostState): Promise<string> => singleHostMetricsPage(state, exporter);
-  const sampler = new HostSampler({ host: config.source, source, collectors: COLLECTORS, fullIntervalMs: config.sample.fullIntervalMs, bodyText, kvpExport, logger });
+export async function sampleOneHost({ config, exporter, logger, preloadModules, source: given }: SamplingOptions): Promise<Sampling> {
+  // One host: one sample's work at a time, and one PowerShell process if it samples through PowerShell.
+  const slots = new Slots(1);
+  const powershell = new PowerShellProcesses(slots, { executable: config.powershell.path, recycleAfterSamples: config.powershell.recycleAfterSamples, preloadModules, logger });
+  const source = given ?? createSource(sourceOptionsOf(config, () => powershell.pool()), logger);
+  const sampler = oneHostSampler(source, { exporter, logger, fullIntervalMs: config.sample.fullIntervalMs, kvpExport: kvpExportOf(config) });
   await sampler.publishInitial();
-  const scheduler = new Scheduler(config.sample, sampler);
+  const scheduler = new Scheduler({ intervalMs: config.sample.intervalMs, timeoutMs: config.sample.timeoutMs, maxAgeMs: config.sample.maxAgeMs, slots }, sampler);
   scheduler.start();
   return {
     view: oneHostView(config.source, () => sampler.current),
-    reload: async () => logger.info('SIGHUP: no --config.file to read again'),
+    reload: async () => logger.info('reload: no --config.file to read again'),
     stop: async () => {
       await scheduler.stop();
       await source.close();
+      await powershell.close();
     },
   };
-}
-
-/** The spec of a configured host. */
-function specOf(host: HostConfig, origin: HostSpec['origin']): HostSpec {
-  return {
-    name: host.name,
-    intervalMs: host.intervalMs,
-    timeoutMs: host.timeoutMs,
-    fullIntervalMs: host.fullIntervalMs,
-    maxAgeMs: host.maxAgeMs,
-    origin,
-    sourceKey: JSON.stringify(host.source),
-  };
-}
-
-/** A host name without its domain, lower-cased: `HV01.corp.example` → `hv01`. */
-function shortName(name: string): string {
-  return (name.split('.')[0] ?? '').toLowerCase();
-}
-
-/** Whether a cluster node is the machine the exporter runs on (then it is sampled locally, not over WinRM). */
-function isThisComputer(name: string): boolean {
-  const local = hostname().toLowerCase();
-  const node = name.toLowerCase();
-  return node === local || node === shortName(local) || shortName(node) === local;
 }
 
 /** The hosts of --config.file (and of the failover cluster): each served at /probe?target=, /metrics has the exporter's own. */
 export async function sampleManyHosts({ config, exporter, logger, preloadModules }: SamplingOptions, configFile: string): Promise<Sampling> {
-  const kvpExport = kvpExportOf(config);
-  const timing = { intervalMs: config.sample.intervalMs, timeoutMs: config.sample.timeoutMs, fullIntervalMs: config.sample.fullIntervalMs, maxAgeMs: config.sample.maxAgeMs };
+  const timing = timingOf(config);
   let file = await loadHostsFile(configFile, timing);
   for (const warning of file.warnings) logger.warn(warning);
-  // One pool of PowerShell processes for every host, as many as samples may run at once.
-  let pool: PowerShellPool | null = null;
-  const powershellPool = (): PowerShellPool =>
-    (pool ??= createPowerShellPool({ executable: config.powershell.path, recycleAfterSamples: config.powershell.recycleAfterSamples, size: config.sample.concurrency, preloadModules, logger }));
-  const sources = new Map<string, HostSourceConfig>();
-  const hostSet = new HostSet({
-    createSource: (spec) => {
-      const source = sources.get(spec.name.toLowerCase()) ?? { kind: 'powershell' };
-      if (source.kind !== 'powershell') return createSource(source, logger);
-      return createSource({ kind: 'powershell', computerName: source.computerName, recycleAfterSamples: config.powershell.recycleAfterSamples, pool: powershellPool() }, logger);
-    },
-    slots: new Slots(config.sample.concurrency),
+  // One bound on the samples at once across the hosts; the PowerShell processes they share are as many.
+  const slots = new Slots(config.sample.concurrency);
+  const powershell = new PowerShellProcesses(slots, { executable: config.powershell.path, recycleAfterSamples: config.powershell.recycleAfterSamples, preloadModules, logger });
+  let discovery: ClusterDiscovery | null = null;
+  const hostSet = new HostSet<HostSourceConfig>({
+    createSource: (source) => createSource(hostSourceOptionsOf(source, config, () => powershell.pool()), logger),
+    slots,
     collectors: COLLECTORS,
-    kvpExport,
+    kvpExport: kvpExportOf(config),
     hostPage: async (state) => hostPage(state),
-    exporterPage: (hosts) => multiHostMetricsPage(hosts.map(({ spec, state }) => ({ name: spec.name, health: state.health })), exporter, discoveryStatus()),
+    exporterPage: (hosts) => multiHostMetricsPage(hosts.map(({ spec, state }) => ({ name: spec.name, health: state.health })), exporter, discovery?.lastSucceeded ?? null),
     logger,
   });
-  const configure = async (hosts: readonly HostConfig[]): Promise<void> => {
-    for (const host of hosts) sources.set(host.name.toLowerCase(), host.source);
-    await hostSet.setConfigured(hosts.map((host) => specOf(host, 'configured')));
-  };
-
-  let discovery: ClusterDiscovery | null = null;
-  const discoveryStatus = (): boolean | null => discovery?.lastSucceeded ?? null;
-  const discover = (refreshMs: number): ClusterDiscovery =>
-    new ClusterDiscovery({
-      readNodes: (signal) => readClusterNodes(powershellPool(), signal),
-      onNodes: async (nodes) => {
-        // A node that a configured host already samples (by name, or by its address) is left to it.
-        const configured = new Set(
-          file.hosts.flatMap((host) => [
-            host.name.toLowerCase(),
-            ...(host.source.kind === 'powershell' && host.source.computerName !== undefined ? [host.source.computerName.toLowerCase(), shortName(host.source.computerName)] : []),
-          ]),
-        );
-        const discovered = nodes.filter((node) => !configured.has(node.name.toLowerCase()) && !configured.has(shortName(node.name)));
-        const specs = discovered.map((node) => {
-          // This machine's own node is sampled locally, the others through WinRM.
-          const source: HostSourceConfig = isThisComputer(node.name) ? { kind: 'powershell' } : { kind: 'powershell', computerName: node.name };
-          sources.set(node.name.toLowerCase(), source);
-          return specOf({ name: node.name, source, ...timing }, 'discovered');
-        });
-        await hostSet.setDiscovered(specs);
-      },
+  const discover = async (refreshMs: number): Promise<void> => {
+    discovery = new ClusterDiscovery({
+      readNodes: (signal) => powershell.readClusterNodes(signal),
+      onNodes: (nodes) => hostSet.setDiscovered(discoveredHosts(nodes, file.hosts, timing).map((host) => hostSpecOf(host, 'discovered'))),
       refreshMs,
       timeoutMs: config.sample.timeoutMs,
       logger: logger.child({ discovery: 'cluster' }),
     });
-
-  await configure(file.hosts);
-  if (file.cluster.discover) {
-    discovery = discover(file.cluster.refreshMs);
     await discovery.start();
-  }
+  };
+
+  await hostSet.setConfigured(file.hosts.map((host) => hostSpecOf(host, 'configured')));
+  if (file.cluster.discover) await discover(file.cluster.refreshMs);
   return {
     view: {
       source: 'config',
@@ -196,23 +144,21 @@ export async function sampleManyHosts({ config, exporter, logger, preloadModules
     reload: async () => {
       // A file that does not validate rejects with its one line; the running hosts are kept.
       file = await loadHostsFile(configFile, timing);
-      for (const warning of file.warnings) logger.warn(`SIGHUP: ${warning}`);
-      await configure(file.hosts);
+      for (const warning of file.warnings) logger.warn(`reload: ${warning}`);
+      await hostSet.setConfigured(file.hosts.map((host) => hostSpecOf(host, 'configured')));
       if (file.cluster.discover && discovery === null) {
-        discovery = discover(file.cluster.refreshMs);
-        await discovery.start();
+        await discover(file.cluster.refreshMs);
       } else if (!file.cluster.discover && discovery !== null) {
         discovery.stop();
         discovery = null;
         await hostSet.setDiscovered([]);
       }
-      logger.info({ hosts: hostSet.list().length }, 'SIGHUP: hosts read again');
+      logger.info({ hosts: hostSet.list().length }, 'reload: hosts read again');
     },
     stop: async () => {
       discovery?.stop();
       await hostSet.close();
-      await pool?.close();
+      await powershell.close();
     },
   };
 }
-

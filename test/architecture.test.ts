@@ -89,7 +89,7 @@ describe('layers: each room imports only the rooms below it', () => {
 
   test('the checker sees imports (it would catch a violation)', () => {
     // A file known to import across rooms: the checker must find those imports.
-    expect(importsOf(join(SRC, 'sampling', 'hostSampler.ts'))).toEqual(expect.arrayContaining(['../contract/sample', '../metrics/renderModel']));
+    expect(importsOf(join(SRC, 'sampling', 'sampleStep.ts'))).toEqual(expect.arrayContaining(['../contract/sample', '../metrics/renderModel']));
     expect(roomOf(join(SRC, 'sources', 'powershell', 'session.ts'))).toBe('sources');
     expect(MAY_IMPORT['metrics']).not.toContain('sampling');
     expect(MAY_IMPORT['document']).not.toContain('sources');

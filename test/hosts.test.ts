@@ -5,18 +5,22 @@ import request from 'supertest';
 import { createRequestListener } from '../src/app';
 import { parseCommandLine } from '../src/cli/flags';
 import type { Config } from '../src/config';
-import { sampleManyHosts, type Sampling } from '../src/hosts';
+import { sampleManyHosts, sampleOneHost, type Sampling } from '../src/hosts';
 import { SimulatedHost } from '../src/sources/simulator/simulatedHost';
 import { parseExposition, valueOf } from './helpers/exposition';
-import { memoryLogger, waitFor } from './sampling/support';
+import { waitFor } from './helpers/waitFor';
+import { memoryLogger } from './sampling/support';
 
-/** --config.file end to end in process: hosts sampled, /probe, /targets, /metrics, and a reload. */
+/** The hosts as main samples them, in process: --config.file (/probe, /targets, /metrics, a reload), and the one host of --source. */
 
-function configFor(file: string): Config {
-  const parsed = parseCommandLine([`--config.file=${file}`, '--sample.interval=200ms', '--sample.max-age=0s'], 'linux');
+function configOf(flags: readonly string[]): Config {
+  const parsed = parseCommandLine(flags, 'linux');
   if (parsed.kind !== 'run') throw new Error('no config');
   return parsed.config;
 }
+
+// Each host samples once, at start (and at a reload): what is served stays put while the test compares it.
+const configFor = (file: string): Config => configOf([`--config.file=${file}`, '--sample.interval=1h', '--sample.max-age=0s']);
 
 describe('sampleManyHosts', () => {
   let dir: string;
@@ -92,5 +96,31 @@ describe('sampleManyHosts', () => {
     expect(valueOf(gone, 'hyperv_up')).toBe(0);
     expect(valueOf(gone, 'hyperv_sample_failures_total', { reason: 'source_error' })).toBeGreaterThanOrEqual(1);
     expect(valueOf(parseExposition((await request(app).get('/probe?target=hv01').expect(200)).text), 'hyperv_up')).toBe(1);
+  });
+});
+
+describe('sampleOneHost', () => {
+  test('the host of --source, sampled on its clock: /metrics is its body, ready once a sample succeeded, stop() ends it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'one-host-'));
+    const file = join(dir, 'host.json');
+    writeFileSync(file, JSON.stringify(new SimulatedHost({ vms: 3, seed: 1, computerName: 'HV01' }).next()));
+    const log = memoryLogger('info');
+    const config = configOf(['--source=replay', `--replay.file=${file}`, '--sample.interval=100ms']);
+    const sampling = await sampleOneHost({ config, exporter: { version: 'test', source: 'replay', processMetrics: null }, logger: log.logger });
+    try {
+      await waitFor('the first sample', () => sampling.view.ready());
+      const app = createRequestListener({ telemetryPath: '/metrics', version: 'test', logger: log.logger, ...sampling.view });
+      const metrics = parseExposition((await request(app).get('/metrics').expect(200)).text);
+      expect(valueOf(metrics, 'hyperv_up')).toBe(1);
+      expect(metrics.series.filter((s) => s.name === 'hyperv_vm_info')).toHaveLength(3);
+      expect(sampling.view.hosts().map((h) => h.name)).toEqual(['replay']);
+      expect(sampling.view.probe).toBeUndefined();
+      // Sampled again on its clock: a later sample is published.
+      const first = sampling.view.metrics();
+      await waitFor('the next sample', () => sampling.view.metrics() !== first);
+    } finally {
+      await sampling.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

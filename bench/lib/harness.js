@@ -62,9 +62,9 @@ async function sampleToPublication(sampler, signal = new AbortController().signa
   const published = nextPublication(sampler);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  await sampler.sample(signal);
+  const result = await sampler.sample(signal);
   const sampled = performance.now();
-  sampler.succeeded((sampled - started) / 1000);
+  sampler.succeeded(result, (sampled - started) / 1000);
   const current = await published;
   const publishedAt = performance.now();
   const { user, system } = process.cpuUsage(cpuBefore);

@@ -1,7 +1,8 @@
 /**
- * A bound on how many of something run at once, with a first-come queue that a signal can leave:
- * samples across hosts (`--sample.concurrency`; a host's timeout starts with its sample, not with the
- * wait, so a slow host holds one slot and the others go on) and the PowerShell pool's processes.
+ * A bound on how much sampling work runs at once, with a first-come queue that a signal can leave: the
+ * one semaphore of `--sample.concurrency`, shared by every host's scheduler and by the cluster discovery,
+ * and the number of PowerShell processes (the pool is sized by it and never asked for more). A host's
+ * timeout starts with its sample, not with the wait, so a slow host holds one slot and the others go on.
  */
 export class Slots {
   private free: number;
@@ -31,6 +32,16 @@ export class Slots {
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(grant);
     });
+  }
+
+  /** Runs `work` in a slot, held until the work has settled. */
+  async use<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(signal);
+    try {
+      return await work();
+    } finally {
+      release();
+    }
   }
 
   private releaser(): () => void {

@@ -24,7 +24,10 @@ export interface HostState {
   readonly host: string;
   /** The last good sample's model; null before the first success and after it expired. */
   readonly model: HostModel | null;
-  /** The model's exposition (the collectors' families); '' when there is no model. */
+  /**
+   * The VM metrics served: the collectors' families of the model, then since when each VM has been seen
+   * (hyperv_vm_seen_since_timestamp_seconds, which the host's record keeps); '' when there is no model.
+   */
   readonly modelText: string;
   readonly health: SamplingHealth;
   readonly lastSuccessAt: Date | null;

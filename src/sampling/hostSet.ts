@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { SampleSource } from '../contract/sample';
 import type { Slots } from '../contract/slots';
@@ -5,10 +6,11 @@ import type { ModelCollector } from '../metrics/collectors/collector';
 import type { KvpExport } from '../model/kvpExport';
 import { compressBody, type Body, type CurrentSample, type HostState } from './currentSample';
 import { HostSampler } from './hostSampler';
+import type { Sampled } from './sampleStep';
 import { Scheduler } from './scheduler';
 
-/** One host to sample: its name (the /probe target), timing, and where it came from. */
-export interface HostSpec {
+/** One host to sample: its name (the /probe target), timing, where it came from, and its source. */
+export interface HostSpec<S> {
   readonly name: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
@@ -16,27 +18,28 @@ export interface HostSpec {
   readonly maxAgeMs: number;
   /** `configured` (--config.file) or `discovered` (a node of the failover cluster). */
   readonly origin: 'configured' | 'discovered';
-  /** What the host's source is made from, as text: a host whose text changes gets a new source. */
-  readonly sourceKey: string;
+  /** Where its samples come from, as plain data (createSource makes the source): a host whose source changes gets a new one. */
+  readonly source: S;
 }
 
-export interface HostSetOptions {
-  readonly createSource: (spec: HostSpec) => SampleSource;
+export interface HostSetOptions<S> {
+  readonly createSource: (source: S) => SampleSource;
+  /** The one bound on samples at once, across the hosts. */
   readonly slots: Slots;
   readonly collectors: readonly ModelCollector[];
   readonly kvpExport?: KvpExport;
   /** A host's body (/probe?target=): its metrics and its sampling metrics. */
   readonly hostPage: (state: HostState) => Promise<string>;
   /** The exporter's /metrics body, made from every host's state. */
-  readonly exporterPage: (hosts: ReadonlyArray<{ readonly spec: HostSpec; readonly state: HostState }>) => Promise<string>;
+  readonly exporterPage: (hosts: ReadonlyArray<{ readonly spec: HostSpec<S>; readonly state: HostState }>) => Promise<string>;
   readonly logger: Logger;
 }
 
-interface Entry {
-  readonly spec: HostSpec;
+interface Entry<S> {
+  readonly spec: HostSpec<S>;
   readonly source: SampleSource;
   readonly sampler: HostSampler;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Scheduler<Sampled>;
 }
 
 /**
@@ -45,15 +48,15 @@ interface Entry {
  * name of a configured one is left out. The exporter's own /metrics body is made again whenever a
  * host publishes, or the set of hosts changes.
  */
-export class HostSet {
-  private readonly entries = new Map<string, Entry>();
-  private configured: readonly HostSpec[] = [];
-  private discovered: readonly HostSpec[] = [];
+export class HostSet<S> {
+  private readonly entries = new Map<string, Entry<S>>();
+  private configured: readonly HostSpec<S>[] = [];
+  private discovered: readonly HostSpec<S>[] = [];
   private exporterBody: Body | null = null;
   private rendering = 0;
   private closed = false;
 
-  constructor(private readonly options: HostSetOptions) {}
+  constructor(private readonly options: HostSetOptions<S>) {}
 
   /** The host of a /probe target (names are compared without case); undefined for any other name. */
   get(target: string): CurrentSample | null | undefined {
@@ -62,7 +65,7 @@ export class HostSet {
   }
 
   /** Every host, in name order. */
-  list(): ReadonlyArray<{ readonly spec: HostSpec; readonly current: CurrentSample | null }> {
+  list(): ReadonlyArray<{ readonly spec: HostSpec<S>; readonly current: CurrentSample | null }> {
     return [...this.entries.values()].sort((a, b) => (a.spec.name < b.spec.name ? -1 : 1)).map((entry) => ({ spec: entry.spec, current: entry.sampler.current }));
   }
 
@@ -71,12 +74,12 @@ export class HostSet {
     return this.exporterBody;
   }
 
-  async setConfigured(specs: readonly HostSpec[]): Promise<void> {
+  async setConfigured(specs: readonly HostSpec<S>[]): Promise<void> {
     this.configured = specs;
     await this.reconcile();
   }
 
-  async setDiscovered(specs: readonly HostSpec[]): Promise<void> {
+  async setDiscovered(specs: readonly HostSpec<S>[]): Promise<void> {
     this.discovered = specs;
     await this.reconcile();
   }
@@ -89,8 +92,8 @@ export class HostSet {
     await Promise.all(entries.map((entry) => this.stop(entry)));
   }
 
-  private wanted(): Map<string, HostSpec> {
-    const wanted = new Map<string, HostSpec>();
+  private wanted(): Map<string, HostSpec<S>> {
+    const wanted = new Map<string, HostSpec<S>>();
     for (const spec of this.configured) wanted.set(spec.name.toLowerCase(), spec);
     for (const spec of this.discovered) if (!wanted.has(spec.name.toLowerCase())) wanted.set(spec.name.toLowerCase(), spec);
     return wanted;
@@ -117,8 +120,8 @@ export class HostSet {
     await this.renderExporterPage();
   }
 
-  private async start(key: string, spec: HostSpec): Promise<void> {
-    const source = this.options.createSource(spec);
+  private async start(key: string, spec: HostSpec<S>): Promise<void> {
+    const source = this.options.createSource(spec.source);
     const sampler = new HostSampler({
       host: spec.name,
       source,
@@ -137,7 +140,7 @@ export class HostSet {
     scheduler.start();
   }
 
-  private async stop(entry: Entry): Promise<void> {
+  private async stop(entry: Entry<S>): Promise<void> {
     await entry.scheduler.stop();
     await entry.source.close();
   }
@@ -155,11 +158,11 @@ export class HostSet {
   }
 }
 
-function sameSpec(a: HostSpec, b: HostSpec): boolean {
+function sameSpec<S>(a: HostSpec<S>, b: HostSpec<S>): boolean {
   return (
     a.name === b.name &&
     a.origin === b.origin &&
-    a.sourceKey === b.sourceKey &&
+    isDeepStrictEqual(a.source, b.source) &&
     a.intervalMs === b.intervalMs &&
     a.timeoutMs === b.timeoutMs &&
     a.fullIntervalMs === b.fullIntervalMs &&

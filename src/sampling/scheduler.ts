@@ -6,15 +6,20 @@ export interface SchedulerOptions {
   readonly timeoutMs: number;
   /** 0: the last good data never expires. */
   readonly maxAgeMs: number;
-  /** Shared by every host's scheduler: a sample starts only in a free slot (default: no bound). */
+  /**
+   * Shared by every host's scheduler: a sample starts only in a free slot, and holds it until its work
+   * has ended, past its timeout if the source is slow to let go (default: no bound).
+   */
   readonly slots?: Slots;
   readonly now?: () => number;
 }
 
-export interface SampleCallbacks {
-  /** One sample; rejects on failure. Must stop its work when `signal` aborts (the sample timed out). */
-  sample(signal: AbortSignal): Promise<void>;
-  succeeded(durationSeconds: number): void;
+/** What the scheduler runs, and tells of each sample's outcome; `T` is what a sample hands to `succeeded`. */
+export interface SampleCallbacks<T> {
+  /** One sample; resolves with what it made, rejects on failure. Must stop its work when `signal` aborts (the sample timed out). */
+  sample(signal: AbortSignal): Promise<T>;
+  /** The sample resolved within the timeout, with `result`. */
+  succeeded(result: T, durationSeconds: number): void;
   failed(error: unknown, durationSeconds: number): void;
   /** The last good sample is older than maxAge: its data must no longer be served. */
   expired(): void;
@@ -25,7 +30,7 @@ export interface SampleCallbacks {
  * each sample at most timeoutMs, and expires the last good data after maxAgeMs without success.
  * Scrapes never go through here.
  */
-export class Scheduler {
+export class Scheduler<T> {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: { controller: AbortController; done: Promise<void> } | null = null;
   /** Aborted by stop(): a sample still waiting for a slot gives up. */
@@ -38,7 +43,7 @@ export class Scheduler {
 
   constructor(
     private readonly options: SchedulerOptions,
-    private readonly callbacks: SampleCallbacks,
+    private readonly callbacks: SampleCallbacks<T>,
   ) {
     this.now = options.now ?? Date.now;
   }
@@ -79,36 +84,33 @@ export class Scheduler {
         return; // stopped while waiting for a slot
       }
     }
-    try {
-      await this.sampleInSlot();
-    } finally {
-      release();
-    }
+    await this.sampleInSlot(release);
     this.expireIfStale();
     this.schedule(Math.max(0, this.lastStartedAt + this.options.intervalMs - this.now()));
   }
 
-  private async sampleInSlot(): Promise<void> {
+  /** One sample: its outcome is reported when it settles or times out; the slot is released when its work has ended. */
+  private async sampleInSlot(release: () => void): Promise<void> {
     const startedAt = this.now();
     this.lastStartedAt = startedAt;
     const controller = new AbortController();
-    let timeout: NodeJS.Timeout | undefined;
     // Settles as soon as the sample is aborted, by the timeout or by stop(), whether or not the
     // source honours the signal: neither the next sample nor shutdown waits for a stuck source.
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
-    timeout = setTimeout(() => {
+    const timeout = setTimeout(() => {
       controller.abort(new SampleError('timeout', `sample took longer than ${this.options.timeoutMs} ms`));
     }, this.options.timeoutMs);
     const attempt = this.callbacks.sample(controller.signal);
-    // A sample that ignores the abort must not surface as an unhandled rejection later.
-    attempt.catch(() => undefined);
+    // What the slot stands for (a PowerShell process, say) is in use until the source has let go; this
+    // also keeps a sample that ignores the abort from surfacing as an unhandled rejection later.
+    attempt.then(release, release);
     const done = Promise.race([attempt, aborted]).then(
-      () => {
+      (result) => {
         this.lastSuccessAt = this.now();
         this.expiredSent = false;
-        this.callbacks.succeeded((this.now() - startedAt) / 1000);
+        this.callbacks.succeeded(result, (this.now() - startedAt) / 1000);
       },
       (error: unknown) => {
         if (!this.stopped) this.callbacks.failed(error, (this.now() - startedAt) / 1000);

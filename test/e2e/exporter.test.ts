@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testTools } from '../helpers/testTools';
-import { MAIN, startExporter, waitFor, type RunningExporter } from '../helpers/exporterProcess';
+import { MAIN, startExporter, type RunningExporter } from '../helpers/exporterProcess';
+import { waitFor } from '../helpers/waitFor';
 
 const fixtures = join(__dirname, '..', 'fixtures', 'documents');
 

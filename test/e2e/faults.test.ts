@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findSeries, parseExposition, promtoolCheck, valueOf, type Exposition } from '../helpers/exposition';
 import { testTools } from '../helpers/testTools';
-import { cleanDocument, httpGet, killStartedExporters, sleep, startExporter, waitFor, type ExporterProcess } from '../sampling/support';
+import { killStartedExporters, startExporter, type RunningExporter } from '../helpers/exporterProcess';
+import { sleep, waitFor } from '../helpers/waitFor';
+import { cleanDocument, httpGet } from '../sampling/support';
 
 jest.setTimeout(40_000);
 
@@ -31,16 +33,16 @@ function replace(file: string, content: string | Buffer): void {
   renameSync(`${file}.tmp`, file);
 }
 
-async function scrape(exporter: ExporterProcess): Promise<{ text: string; exposition: Exposition }> {
+async function scrape(exporter: RunningExporter): Promise<{ text: string; exposition: Exposition }> {
   const started = performance.now();
-  const response = await httpGet(`${exporter.url}/metrics`);
+  const response = await httpGet(`${exporter.baseUrl}/metrics`);
   expect(response.status).toBe(200);
   // Scrapes never wait for a sample.
   expect(performance.now() - started).toBeLessThan(1_000);
   return { text: response.body, exposition: parseExposition(response.body) };
 }
 
-async function scrapeUntil(exporter: ExporterProcess, what: string, condition: (e: Exposition) => boolean, timeoutMs = 8_000): Promise<Exposition> {
+async function scrapeUntil(exporter: RunningExporter, what: string, condition: (e: Exposition) => boolean, timeoutMs = 8_000): Promise<Exposition> {
   let last: Exposition | null = null;
   await waitFor(
     what,
@@ -48,8 +50,7 @@ async function scrapeUntil(exporter: ExporterProcess, what: string, condition: (
       last = (await scrape(exporter)).exposition;
       return condition(last);
     },
-    timeoutMs,
-    100,
+    { timeoutMs: timeoutMs, intervalMs: 100 },
   );
   return last as unknown as Exposition;
 }
@@ -78,7 +79,7 @@ describe('replay-file faults against the built exporter', () => {
     e = await scrapeUntil(exporter, 'the VM series to expire', (x) => vms(x) === 0);
     expect(performance.now() - garbageAt).toBeGreaterThan(1_700);
     expect(up(e)).toBe(0);
-    expect((await httpGet(`${exporter.url}/-/healthy`)).status).toBe(200);
+    expect((await httpGet(`${exporter.baseUrl}/-/healthy`)).status).toBe(200);
 
     // Back to good: recovers by itself.
     replace(file, good);
@@ -121,7 +122,7 @@ describe('replay-file faults against the built exporter', () => {
     expect(exporter.logs().filter((line) => line.msg === 'sampling recovered')).toHaveLength(4);
     expect(exporter.logs().filter((line) => line.level >= 50)).toEqual([]);
 
-    exporter.child.kill('SIGTERM');
+    exporter.process.kill('SIGTERM');
     expect((await exporter.exited(5_000)).code).toBe(0);
   });
 });
@@ -150,12 +151,12 @@ describe('a scrape storm against the built exporter', () => {
     try {
       for (let wave = 0; wave < 5; wave++) {
         const results = await Promise.all(
-          Array.from({ length: 300 }, () => httpGet(`${exporter.url}/metrics`, {}, agent, 15_000).then((r) => r.status)),
+          Array.from({ length: 300 }, () => httpGet(`${exporter.baseUrl}/metrics`, {}, agent, 15_000).then((r) => r.status)),
         );
         for (const status of results) statuses.set(status, (statuses.get(status) ?? 0) + 1);
         const e = (await scrape(exporter)).exposition;
         sampleTimes.push(valueOf(e, 'hyperv_sample_timestamp_seconds'));
-        const now = rssOf(exporter.child.pid ?? 0);
+        const now = rssOf(exporter.process.pid ?? 0);
         if (now !== null) rss.push(now);
         await sleep(250);
       }
@@ -173,7 +174,7 @@ describe('a scrape storm against the built exporter', () => {
     const e = (await scrape(exporter)).exposition;
     expect(up(e)).toBe(1);
 
-    exporter.child.kill('SIGTERM');
+    exporter.process.kill('SIGTERM');
     expect((await exporter.exited(5_000)).code).toBe(0);
   });
 });

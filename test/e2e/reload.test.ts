@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { SimulatedHost } from '../../src/sources/simulator/simulatedHost';
 import { createTestPki, type TestPki } from '../server/tls/testPki';
-import { cleanDocument, httpGet, killStartedExporters, sleep, startExporter, waitFor, type ExporterProcess, type LogLine } from '../sampling/support';
+import { killStartedExporters, startExporter, type LogLine, type RunningExporter } from '../helpers/exporterProcess';
+import { GiveUp, sleep, waitFor } from '../helpers/waitFor';
+import { cleanDocument, httpGet } from '../sampling/support';
 
 jest.setTimeout(45_000);
 
@@ -34,28 +36,27 @@ function replaceFile(path: string, text: string): void {
 const basic = (user: string, password: string): Record<string, string> => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
 /** Waits for a log line matching `test` after the first `from` lines; returns it. */
-async function logLine(exporter: ExporterProcess, from: number, test: (line: LogLine) => boolean, what: string): Promise<LogLine> {
+async function logLine(exporter: RunningExporter, from: number, test: (line: LogLine) => boolean, what: string): Promise<LogLine> {
   let found: LogLine | undefined;
   await waitFor(
     what,
     () => {
-      const { exitCode, signalCode } = exporter.child;
-      if (exitCode !== null || signalCode !== null) throw new Error(`the exporter ended (exit code ${exitCode}, signal ${signalCode}) while waiting for ${what}`);
+      const { exitCode, signalCode } = exporter.process;
+      if (exitCode !== null || signalCode !== null) throw new GiveUp(`the exporter ended (exit code ${exitCode}, signal ${signalCode}) while waiting for ${what}`);
       return (found = exporter.logs().slice(from).find(test)) !== undefined;
     },
-    10_000,
-    20,
+    { timeoutMs: 10_000, intervalMs: 20 },
   );
   return found!;
 }
 
 /** Sends SIGHUP and waits for the log line that ends the reload; the process must still run. */
-async function sighup(exporter: ExporterProcess, done: (line: LogLine) => boolean, what: string): Promise<LogLine> {
+async function sighup(exporter: RunningExporter, done: (line: LogLine) => boolean, what: string): Promise<LogLine> {
   const from = exporter.logs().length;
-  exporter.child.kill('SIGHUP');
+  exporter.process.kill('SIGHUP');
   const line = await logLine(exporter, from, done, what);
-  expect(exporter.child.exitCode).toBeNull();
-  expect(exporter.child.signalCode).toBeNull();
+  expect(exporter.process.exitCode).toBeNull();
+  expect(exporter.process.signalCode).toBeNull();
   return line;
 }
 
@@ -133,9 +134,9 @@ describe('SIGHUP reloads --web.config.file', () => {
     // Cost 4 keeps the checks fast; the web config takes any cost from 4 up.
     writeFileSync(webConfig, `basic_auth_users:\n  alice: ${bcrypt.hashSync(alice[1], 4)}\n`);
     const exporter = await startExporter(['--source=replay', `--replay.file=${documentFile}`, '--sample.interval=200ms', `--web.config.file=${webConfig}`]);
-    const url = exporter.url;
+    const url = exporter.baseUrl;
     const as = async (user: readonly [string, string]): Promise<number> => (await httpGet(`${url}/metrics`, basic(...user))).status;
-    await waitFor('ready', async () => (await httpGet(`${url}/-/ready`, basic(...alice))).status === 200, 10_000, 50);
+    await waitFor('ready', async () => (await httpGet(`${url}/-/ready`, basic(...alice))).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
     expect(await as(alice)).toBe(200);
     expect(await as(bob)).toBe(401);
 
@@ -169,7 +170,7 @@ describe('SIGHUP reloads --web.config.file', () => {
     // A file that is not valid YAML: logged, and bob (not alice) still gets in.
     replaceFile(webConfig, 'basic_auth_users:\n  alice: [\n');
     const yamlError = await sighup(exporter, (line) => line.level === 50, 'an error line');
-    expect(yamlError.msg).toMatch(/^web config not reloaded: .*web\.yml.*; keeping the running configuration$/);
+    expect(yamlError.msg).toMatch(/^SIGHUP: web config ".*web\.yml": \(yaml\): .*; keeping the running configuration$/);
     expect(await as(bob)).toBe(200);
     expect(await as(alice)).toBe(401);
 
@@ -180,18 +181,18 @@ describe('SIGHUP reloads --web.config.file', () => {
       `tls_server_config:\n  cert_file: ${pki.path('serverCertificate')}\n  key_file: ${pki.path('serverKey')}\nbasic_auth_users:\n  alice: ${bcrypt.hashSync(alice[1], 4)}\n`,
     );
     const tlsError = await sighup(exporter, (line) => line.level === 50, 'an error line');
-    expect(tlsError.msg).toBe('web config not reloaded: turning TLS on or off needs a restart; keeping the running configuration');
+    expect(tlsError.msg).toBe(`SIGHUP: web config "${webConfig}": tls_server_config: turning TLS on needs a restart; keeping the running configuration`);
     expect(await as(bob)).toBe(200);
     expect(await as(alice)).toBe(401);
 
     // Several SIGHUPs in a row: still the same process, still serving.
-    for (let i = 0; i < 3; i++) exporter.child.kill('SIGHUP');
+    for (let i = 0; i < 3; i++) exporter.process.kill('SIGHUP');
     await sleep(500);
-    expect(exporter.child.exitCode).toBeNull();
+    expect(exporter.process.exitCode).toBeNull();
     expect(await as(bob)).toBe(200);
     expect(exporter.logs().filter((line) => line.level >= 60)).toEqual([]);
 
-    exporter.child.kill('SIGTERM');
+    exporter.process.kill('SIGTERM');
     const { code } = await exporter.exited(5_000);
     expect(code).toBe(0);
     expect(exporter.logs().map((line) => line.msg)).toContain('stopped');
@@ -207,10 +208,10 @@ describe('SIGHUP reloads the hosts of --config.file', () => {
     const hosts = (names: readonly string[]): string => `hosts:\n${names.map((name) => `  - name: ${name}\n    replay: ${name}.json\n`).join('')}`;
     writeFileSync(hostsFile, hosts(['hv01', 'hv02']));
     const exporter = await startExporter([`--config.file=${hostsFile}`, '--sample.interval=200ms']);
-    const url = exporter.url;
+    const url = exporter.baseUrl;
     const targets = async (): Promise<string[]> => (JSON.parse((await httpGet(`${url}/targets`)).body) as Array<{ targets: string[] }>).flatMap((group) => group.targets);
     const probe = (target: string): ReturnType<typeof httpGet> => httpGet(`${url}/probe?target=${target}`);
-    await waitFor('ready', async () => (await httpGet(`${url}/-/ready`)).status === 200, 10_000, 50);
+    await waitFor('ready', async () => (await httpGet(`${url}/-/ready`)).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
     expect(await targets()).toEqual(['hv01', 'hv02']);
     expect((await probe('hv03')).status).toBe(404);
 
@@ -224,10 +225,10 @@ describe('SIGHUP reloads the hosts of --config.file', () => {
     })();
 
     replaceFile(hostsFile, hosts(['hv01', 'hv02', 'hv03']));
-    await sighup(exporter, (line) => line.msg === 'SIGHUP: hosts read again', '"SIGHUP: hosts read again"');
-    await waitFor('hv03 in /targets', async () => (await targets()).includes('hv03'), 5_000, 50);
+    await sighup(exporter, (line) => line.msg === 'reload: hosts read again', '"reload: hosts read again"');
+    await waitFor('hv03 in /targets', async () => (await targets()).includes('hv03'), { timeoutMs: 5_000, intervalMs: 50 });
     expect(await targets()).toEqual(['hv01', 'hv02', 'hv03']);
-    await waitFor('hv03 sampled', async () => /^hyperv_up 1$/m.test((await probe('hv03')).body), 5_000, 50);
+    await waitFor('hv03 sampled', async () => /^hyperv_up 1$/m.test((await probe('hv03')).body), { timeoutMs: 5_000, intervalMs: 50 });
     expect((await probe('hv03')).body).toMatch(/^hyperv_vm_info\{/m);
 
     // Not YAML (line 5), then a duration no timer can hold (line 8): each is one error line naming the
@@ -250,15 +251,155 @@ describe('SIGHUP reloads the hosts of --config.file', () => {
       await waitFor(`a new sample of ${name}`, async () => {
         const timestamp = /^hyperv_sample_timestamp_seconds (\S+)$/m.exec((await probe(name)).body)?.[1];
         return timestamp !== undefined && Number(timestamp) > after;
-      }, 5_000, 50);
+      }, { timeoutMs: 5_000, intervalMs: 50 });
     }
     probing = false;
     await probeLoop;
     expect(probeStatuses.length).toBeGreaterThan(10);
     expect(probeStatuses.filter((status) => status !== 200)).toEqual([]);
 
-    exporter.child.kill('SIGTERM');
+    exporter.process.kill('SIGTERM');
     const { code } = await exporter.exited(5_000);
     expect(code).toBe(0);
+  });
+});
+
+/** A POST with no body, as `curl -X POST` and `Invoke-WebRequest -Method Post` send it. */
+function httpPost(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', headers, timeout: 30_000 }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`POST ${url} timed out`)));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** hyperv_exporter_config_last_reload_*: [successful, timestamp] of a /metrics body. */
+function reloadGauges(body: string): [number, number] {
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1] ?? NaN);
+  return [value('hyperv_exporter_config_last_reload_successful'), value('hyperv_exporter_config_last_reload_success_timestamp_seconds')];
+}
+
+describe('POST /-/reload (--web.enable-lifecycle)', () => {
+  test('off by default: 403 "Lifecycle API is not enabled.", other methods 405, no reload', async () => {
+    const documentFile = join(dir, 'lifecycle-off.json');
+    writeFileSync(documentFile, JSON.stringify(cleanDocument(1)));
+    const exporter = await startExporter(['--source=replay', `--replay.file=${documentFile}`, '--sample.interval=200ms']);
+    const url = exporter.baseUrl;
+    const refused = await httpPost(`${url}/-/reload`);
+    expect([refused.status, refused.body]).toEqual([403, 'Lifecycle API is not enabled.\n']);
+    const get = await httpGet(`${url}/-/reload`);
+    expect([get.status, get.headers.allow]).toEqual([405, 'POST']);
+    expect((await httpPost(`${url}/metrics`)).status).toBe(405);
+    expect(exporter.logs().map((line) => line.msg)).not.toContain(`POST /-/reload: reloading`);
+    // The gauges are there all the same: the files were read at start.
+    const started = Date.now() / 1000;
+    const [successful, at] = reloadGauges((await httpGet(`${url}/metrics`)).body);
+    expect(successful).toBe(1);
+    expect(at).toBeGreaterThan(started - 60);
+    expect(at).toBeLessThanOrEqual(started);
+    await exporter.stop();
+  });
+
+  test('the web config: behind basic auth; 200 when it applied, 500 with the reason when it kept the running one; the gauges follow; serialized with SIGHUP', async () => {
+    const documentFile = join(dir, 'lifecycle.json');
+    writeFileSync(documentFile, JSON.stringify(cleanDocument(2)));
+    const webConfig = join(dir, 'lifecycle-web.yml');
+    const alice = ['alice', 'alice-password'] as const;
+    const bob = ['bob', 'bob-password'] as const;
+    writeFileSync(webConfig, `basic_auth_users:\n  alice: ${bcrypt.hashSync(alice[1], 4)}\n`);
+    const exporter = await startExporter(['--source=replay', `--replay.file=${documentFile}`, '--sample.interval=200ms', `--web.config.file=${webConfig}`, '--web.enable-lifecycle']);
+    const url = exporter.baseUrl;
+    const as = async (user: readonly [string, string]): Promise<number> => (await httpGet(`${url}/metrics`, basic(...user))).status;
+    await waitFor('ready', async () => (await httpGet(`${url}/-/ready`, basic(...alice))).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
+    const [, startedAt] = reloadGauges((await httpGet(`${url}/metrics`, basic(...alice))).body);
+
+    // Auth stays in front of it: nothing is reloaded for a client without the password.
+    replaceFile(webConfig, `basic_auth_users:\n  bob: ${bcrypt.hashSync(bob[1], 4)}\n`);
+    expect((await httpPost(`${url}/-/reload`)).status).toBe(401);
+    expect((await httpPost(`${url}/-/reload`, basic('alice', 'wrong'))).status).toBe(401);
+    expect(await as(alice)).toBe(200);
+
+    const reloaded = await httpPost(`${url}/-/reload`, basic(...alice));
+    expect([reloaded.status, reloaded.body]).toEqual([200, 'Reloaded\n']);
+    expect([await as(alice), await as(bob)]).toEqual([401, 200]);
+    const [, reloadedAt] = await waitFor(
+      'the gauges of the reload',
+      async () => {
+        const gauges = reloadGauges((await httpGet(`${url}/metrics`, basic(...bob))).body);
+        return gauges[1] > startedAt ? gauges : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+
+    // A file that does not validate: 500 with its one line, the running users kept, and the gauge at 0
+    // from the next sample on (the timestamp stays that of the last good reload).
+    replaceFile(webConfig, 'basic_auth_users:\n  alice: [\n');
+    const from = exporter.logs().length;
+    const failed = await httpPost(`${url}/-/reload`, basic(...bob));
+    expect(failed.status).toBe(500);
+    expect(failed.body).toMatch(new RegExp(`^failed to reload config: web config ${JSON.stringify(webConfig).replace(/[.\\/]/g, '\\$&')}: \\(yaml\\): [^\\n]+\\n$`));
+    const logged = await logLine(exporter, from, (line) => line.level === 50, 'an error line');
+    expect(logged.msg).toBe(`POST /-/reload: ${failed.body.slice('failed to reload config: '.length, -1)}; keeping the running configuration`);
+    expect([await as(alice), await as(bob)]).toEqual([401, 200]);
+    await waitFor('hyperv_exporter_config_last_reload_successful 0', async () => reloadGauges((await httpGet(`${url}/metrics`, basic(...bob))).body)[0] === 0, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    });
+    expect(reloadGauges((await httpGet(`${url}/metrics`, basic(...bob))).body)[1]).toBe(reloadedAt);
+
+    // SIGHUP and POST together: one reload after the other, each whole, both applied.
+    replaceFile(webConfig, `basic_auth_users:\n  alice: ${bcrypt.hashSync(alice[1], 4)}\n  bob: ${bcrypt.hashSync(bob[1], 4)}\n`);
+    const before = exporter.logs().length;
+    exporter.process.kill('SIGHUP');
+    const both = await httpPost(`${url}/-/reload`, basic(...bob));
+    // Whichever came first, bob can still log in: the POST is answered as itself.
+    expect([both.status, both.body]).toEqual([200, 'Reloaded\n']);
+    await logLine(exporter, before, (line) => line.msg === 'POST /-/reload: reloading', '"POST /-/reload: reloading"');
+    await waitFor('two reloads done', () => exporter.logs().slice(before).filter((line) => line.msg === 'web config reloaded').length === 2, { timeoutMs: 5_000 });
+    const order = exporter.logs().slice(before).map((line) => line.msg).filter((msg) => msg.endsWith(': reloading') || msg === 'web config reloaded');
+    expect(order).toEqual(expect.arrayContaining(['SIGHUP: reloading', 'POST /-/reload: reloading']));
+    expect(order).toHaveLength(4);
+    // Never two at once: each "reloading" is followed by its own "reloaded" before the next one starts.
+    expect([order[1], order[3]]).toEqual(['web config reloaded', 'web config reloaded']);
+    expect(await as(alice)).toBe(200);
+    await waitFor('hyperv_exporter_config_last_reload_successful 1', async () => reloadGauges((await httpGet(`${url}/metrics`, basic(...alice))).body)[0] === 1, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    });
+    expect(reloadGauges((await httpGet(`${url}/metrics`, basic(...alice))).body)[1]).toBeGreaterThan(reloadedAt);
+    expect((await exporter.stop()).code).toBe(0);
+  });
+
+  test('the hosts of --config.file: a host added by POST, a broken file answered 500 with its line, /metrics says so', async () => {
+    for (const [index, name] of ['lc01', 'lc02'].entries()) {
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify(new SimulatedHost({ vms: 2, seed: index + 1, computerName: name.toUpperCase() }).next()));
+    }
+    const hostsFile = join(dir, 'lifecycle-hosts.yml');
+    const hosts = (names: readonly string[]): string => `hosts:\n${names.map((name) => `  - name: ${name}\n    replay: ${name}.json\n`).join('')}`;
+    writeFileSync(hostsFile, hosts(['lc01']));
+    const exporter = await startExporter([`--config.file=${hostsFile}`, '--sample.interval=200ms', '--web.enable-lifecycle']);
+    const url = exporter.baseUrl;
+    const targets = async (): Promise<string[]> => (JSON.parse((await httpGet(`${url}/targets`)).body) as Array<{ targets: string[] }>).flatMap((group) => group.targets);
+    await waitFor('ready', async () => (await httpGet(`${url}/-/ready`)).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
+    expect(reloadGauges((await httpGet(`${url}/metrics`)).body)[0]).toBe(1);
+
+    replaceFile(hostsFile, hosts(['lc01', 'lc02']));
+    expect(await httpPost(`${url}/-/reload`)).toMatchObject({ status: 200, body: 'Reloaded\n' });
+    expect(await targets()).toEqual(['lc01', 'lc02']);
+
+    replaceFile(hostsFile, `${hosts(['lc01'])}  - name: lc02\n   replay: lc02.json\n`);
+    const failed = await httpPost(`${url}/-/reload`);
+    expect(failed.status).toBe(500);
+    expect(failed.body).toContain(`failed to reload config: config file ${JSON.stringify(hostsFile)}, line 5: not valid YAML`);
+    expect(failed.body.split('\n')).toHaveLength(2);
+    expect(await targets()).toEqual(['lc01', 'lc02']);
+    await waitFor('hyperv_exporter_config_last_reload_successful 0', async () => reloadGauges((await httpGet(`${url}/metrics`)).body)[0] === 0, { timeoutMs: 5_000, intervalMs: 50 });
+    expect((await exporter.stop()).code).toBe(0);
   });
 });

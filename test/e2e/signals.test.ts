@@ -14,7 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanDocument, httpGet, killStartedExporters, sleep, startExporter, waitFor, type ExporterProcess } from '../sampling/support';
+import { killStartedExporters, startExporter, type RunningExporter } from '../helpers/exporterProcess';
+import { sleep, waitFor } from '../helpers/waitFor';
+import { cleanDocument, httpGet } from '../sampling/support';
 
 jest.setTimeout(30_000);
 
@@ -30,9 +32,9 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startReady(extra: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ExporterProcess> {
+async function startReady(extra: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<RunningExporter> {
   const exporter = await startExporter(['--source=replay', `--replay.file=${documentFile}`, '--sample.interval=200ms', ...extra], { nodeArgs });
-  await waitFor('ready', async () => (await httpGet(`${exporter.url}/-/ready`)).status === 200, 10_000, 50);
+  await waitFor('ready', async () => (await httpGet(`${exporter.baseUrl}/-/ready`)).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
   return exporter;
 }
 
@@ -61,13 +63,13 @@ function halfRequest(port: number): Promise<net.Socket> {
   });
 }
 
-const messages = (exporter: ExporterProcess): string[] => exporter.logs().map((line) => line.msg);
+const messages = (exporter: RunningExporter): string[] => exporter.logs().map((line) => line.msg);
 
 describe('signals', () => {
   test.each(['SIGTERM', 'SIGINT'] as const)('%s: exit 0 within a few seconds, port closed, shutdown logged', async (signal) => {
     const exporter = await startReady();
     const sentAt = performance.now();
-    exporter.child.kill(signal);
+    exporter.process.kill(signal);
     const { code, at } = await exporter.exited(5_000);
     expect(code).toBe(0);
     expect(at - sentAt).toBeLessThan(3_000);
@@ -82,7 +84,7 @@ describe('signals', () => {
     const socket = await halfRequest(exporter.port);
     try {
       const sentAt = performance.now();
-      exporter.child.kill('SIGTERM');
+      exporter.process.kill('SIGTERM');
       const { code, at } = await exporter.exited(5_000);
       expect(code).toBe(0);
       expect(at - sentAt).toBeLessThan(3_000);
@@ -96,10 +98,10 @@ describe('signals', () => {
     // The half-sent request keeps the first shutdown busy (for up to 1 s, until connections are cut).
     const socket = await halfRequest(exporter.port);
     try {
-      exporter.child.kill('SIGTERM');
-      await waitFor('"shutting down" in the log', () => messages(exporter).includes('shutting down'), 2_000, 5);
+      exporter.process.kill('SIGTERM');
+      await waitFor('"shutting down" in the log', () => messages(exporter).includes('shutting down'), { timeoutMs: 2_000, intervalMs: 5 });
       const secondAt = performance.now();
-      exporter.child.kill('SIGINT');
+      exporter.process.kill('SIGINT');
       const { code, at } = await exporter.exited(5_000);
       expect(at - secondAt).toBeLessThan(500);
       expect(code).not.toBe(0);
@@ -116,8 +118,8 @@ describe('signals', () => {
     const inspectorPort = 9229;
     const listeningBefore = await accepts(inspectorPort);
     const exporter = await startReady();
-    exporter.child.kill('SIGUSR1');
-    exporter.child.kill('SIGUSR1');
+    exporter.process.kill('SIGUSR1');
+    exporter.process.kill('SIGUSR1');
     // Node opens the inspector within milliseconds of the signal, and prints where it listens.
     await sleep(1_000);
     const stderr = exporter.logs().map((line) => line.msg);
@@ -126,10 +128,10 @@ describe('signals', () => {
     if (printed?.[1] !== undefined) expect(await accepts(Number(printed[1]))).toBe(false);
     if (!listeningBefore) expect(await accepts(inspectorPort)).toBe(false);
     // Still the same process, still serving.
-    expect(exporter.child.exitCode).toBeNull();
-    expect((await httpGet(`${exporter.url}/metrics`)).status).toBe(200);
-    expect((await httpGet(`${exporter.url}/-/healthy`)).status).toBe(200);
-    exporter.child.kill('SIGTERM');
+    expect(exporter.process.exitCode).toBeNull();
+    expect((await httpGet(`${exporter.baseUrl}/metrics`)).status).toBe(200);
+    expect((await httpGet(`${exporter.baseUrl}/-/healthy`)).status).toBe(200);
+    exporter.process.kill('SIGTERM');
     const { code } = await exporter.exited(5_000);
     expect(code).toBe(0);
     expect(messages(exporter)).toEqual(expect.arrayContaining(['shutting down', 'stopped']));
@@ -148,9 +150,9 @@ describe('signals', () => {
       const printed = exporter.logs().map((line) => line.msg).join('\n').match(/ws:\/\/[^:/]+:(\d+)\//);
       if (printed?.[1] !== undefined) expect(await accepts(Number(printed[1]))).toBe(false);
       if (!listeningBefore) expect(await accepts(9229)).toBe(false);
-      expect((await httpGet(`${exporter.url}/metrics`)).status).toBe(200);
+      expect((await httpGet(`${exporter.baseUrl}/metrics`)).status).toBe(200);
     } finally {
-      exporter.child.kill('SIGKILL');
+      exporter.process.kill('SIGKILL');
       await exporter.exited(5_000);
     }
   });
@@ -167,14 +169,14 @@ describe('signals', () => {
     const exporter = await startExporter(['--source=replay', `--replay.file=${fifo}`, '--sample.interval=200ms', '--sample.timeout=20s']);
     await sleep(500); // the first sample is now stuck in open()
     const sentAt = performance.now();
-    exporter.child.kill('SIGTERM');
+    exporter.process.kill('SIGTERM');
     try {
       const { code, at } = await exporter.exited(5_000);
       expect(at - sentAt).toBeLessThan(3_000);
       expect(code).toBe(0);
     } finally {
       // The process may be stuck in exit: do not leave it behind.
-      if (exporter.child.exitCode === null && exporter.child.signalCode === null) exporter.child.kill('SIGKILL');
+      if (exporter.process.exitCode === null && exporter.process.signalCode === null) exporter.process.kill('SIGKILL');
     }
   });
 });
@@ -199,16 +201,16 @@ process.on('SIGUSR2', () => {
     ['an unhandled rejection', 'rejection', 'injected unhandled rejection'],
   ])('%s: logged as fatal, exit non-zero at once, nothing left listening', async (_what, kind, message) => {
     process.env.INJECT_FATAL = kind;
-    let exporter: ExporterProcess;
+    let exporter: RunningExporter;
     try {
       exporter = await startReady([], ['--require', preload()]);
     } finally {
       delete process.env.INJECT_FATAL;
     }
     // Serving normally before the fault.
-    expect((await httpGet(`${exporter.url}/metrics`)).status).toBe(200);
+    expect((await httpGet(`${exporter.baseUrl}/metrics`)).status).toBe(200);
     const sentAt = performance.now();
-    exporter.child.kill('SIGUSR2');
+    exporter.process.kill('SIGUSR2');
     const { code, at } = await exporter.exited(5_000);
     expect(code).toBe(1);
     expect(at - sentAt).toBeLessThan(2_000);

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtMain, killStartedExporters, requireBuild, startExporter, waitFor, type ExporterProcess } from '../sampling/support';
+import { MAIN as builtMain, killStartedExporters, requireBuild, startExporter, type RunningExporter } from '../helpers/exporterProcess';
+import { waitFor } from '../helpers/waitFor';
 
 jest.setTimeout(30_000);
 
@@ -88,9 +89,9 @@ describe('a port that cannot be listened on: exit 1, one line naming --web.liste
 });
 
 describe('what the log says at start and at the first failed sample', () => {
-  let exporter: ExporterProcess | null = null;
+  let exporter: RunningExporter | null = null;
   afterEach(async () => {
-    exporter?.child.kill('SIGTERM');
+    exporter?.process.kill('SIGTERM');
     await exporter?.exited(5_000).catch(() => undefined);
     exporter = null;
   });

@@ -7,7 +7,7 @@ import { startExporter } from '../helpers/exporterProcess';
  */
 describe('stop on the end of stdin (HYPERV_IC_EXPORTER_STOP_ON_STDIN_EOF=1)', () => {
   test('closing stdin shuts the exporter down cleanly: its shutdown is logged and it exits 0', async () => {
-    const exporter = await startExporter(['--source=simulator'], 10_000, { env: { HYPERV_IC_EXPORTER_STOP_ON_STDIN_EOF: '1' } });
+    const exporter = await startExporter(['--source=simulator'], { env: { HYPERV_IC_EXPORTER_STOP_ON_STDIN_EOF: '1' } });
     const exited = new Promise<number | null>((resolve) => exporter.process.once('exit', (code) => resolve(code)));
     exporter.process.stdin.end();
     expect(await exited).toBe(0);

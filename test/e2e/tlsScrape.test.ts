@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { MAIN, startExporter, waitFor, type RunningExporter } from '../helpers/exporterProcess';
+import { MAIN, startExporter, type RunningExporter } from '../helpers/exporterProcess';
+import { waitFor } from '../helpers/waitFor';
 import { describeWithTools, toolPath } from '../helpers/testTools';
 import { createTestPki, type TestPki } from '../server/tls/testPki';
 import { curl } from '../server/tls/testClients';
@@ -108,7 +109,7 @@ describe('the exporter behind TLS and basic auth', () => {
           const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
           return body.data.result[0]?.value[1];
         },
-        30_000,
+        { timeoutMs: 30_000 },
       );
       expect(value).toBe('1');
     }, 40_000);

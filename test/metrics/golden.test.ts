@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COLLECTORS } from '../../src/metrics/collectors';
-import { processSample, renderModel } from '../helpers/pipeline';
+import { sampleOf } from '../helpers/pipeline';
 import { describeWithTools, toolPath } from '../helpers/testTools';
 
 /**
@@ -19,11 +18,11 @@ const cases = readdirSync(documents)
 /** The golden files are rendered with these KVP items allow-listed (--kvp.export-keys). */
 const EXPORT_KEYS = { keys: /^(?:AppState|ProvisioningState|Environment)$/, maxPerVm: 32 };
 
-function render(name: string): { text: string; dropped: Record<string, number> } {
-  const { model, diagnostics } = processSample({ text: readFileSync(join(documents, `${name}.json`), 'utf8') }, undefined, EXPORT_KEYS);
-  const { text, runs } = renderModel(model, COLLECTORS);
-  expect(runs.every((run) => run.success)).toBe(true);
-  return { text, dropped: Object.fromEntries(diagnostics.entries().map((e) => [e.reason, e.count])) };
+/** A document through the sampler's sample step (runSample): the collectors' text and what was dropped. */
+async function render(name: string): Promise<{ text: string; dropped: Record<string, number> }> {
+  const sampled = await sampleOf({ text: readFileSync(join(documents, `${name}.json`), 'utf8') }, { kvpExport: EXPORT_KEYS });
+  expect(sampled.collectorRuns.every((run) => run.success)).toBe(true);
+  return { text: sampled.modelText, dropped: Object.fromEntries(sampled.dropped.map((e) => [e.reason, e.count])) };
 }
 
 describe('golden exposition', () => {
@@ -31,8 +30,8 @@ describe('golden exposition', () => {
     expect(cases.length).toBeGreaterThanOrEqual(4);
   });
 
-  test.each(cases)('%s renders as its golden file', (name) => {
-    const { text, dropped } = render(name);
+  test.each(cases)('%s renders as its golden file', async (name) => {
+    const { text, dropped } = await render(name);
     const goldenFile = join(golden, `${name}.prom`);
     const output = `${text}# dropped: ${JSON.stringify(dropped)}\n`;
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenFile)) {
@@ -45,8 +44,8 @@ describe('golden exposition', () => {
 
 describeWithTools(['promtool'], 'golden exposition passes promtool check metrics', () => {
   const promtool = toolPath('promtool');
-  test.each(cases)('%s', (name) => {
-    const { text } = render(name);
+  test.each(cases)('%s', async (name) => {
+    const { text } = await render(name);
     // promtool exits non-zero and prints the problems on any complaint.
     const output = execFileSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(output).toBe('');

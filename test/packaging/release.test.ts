@@ -107,7 +107,7 @@ describeWithTools(['dotnet', 'osslsigncode', 'zip', 'unzip', 'wixl', 'msibuild']
     const scratch = mkdtempSync(join(tmpdir(), 'hvic-bundle-'));
     const webConfig = join(scratch, 'web.yml');
     writeFileSync(webConfig, `basic_auth_users:\n  prometheus: ${JSON.stringify(bcrypt.hashSync('s3cret', 4))}\n`);
-    const exporter = await startExporter(['--source=simulator', `--web.config.file=${webConfig}`], 15_000, { script: bundle });
+    const exporter = await startExporter(['--source=simulator', `--web.config.file=${webConfig}`], { timeoutMs: 15_000, script: bundle });
     try {
       const authorised = await fetch(`${exporter.baseUrl}/metrics`, { headers: { authorization: `Basic ${Buffer.from('prometheus:s3cret').toString('base64')}` } });
       expect(authorised.status).toBe(200);

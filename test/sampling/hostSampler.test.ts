@@ -1,18 +1,8 @@
 import type { RawSample, SampleScope, SampleSource } from '../../src/contract/sample';
-import { COMPONENT_CLASSES } from '../../src/document/classes';
 import { HostSampler } from '../../src/sampling/hostSampler';
 import { SimulatedHost } from '../../src/sources/simulator/simulatedHost';
 import { withoutTimingSeries } from '../helpers/exposition';
-import { sampleOnce, singleHostSampler } from './support';
-
-/** What a Status sample of the same host holds: no setting data, no KVP item arrays. */
-export function statusOf(document: Record<string, unknown>): Record<string, unknown> {
-  const classes = { ...(document['classes'] as Record<string, unknown>) };
-  for (const c of COMPONENT_CLASSES) delete classes[c.settingClass];
-  const kvp = COMPONENT_CLASSES.find((c) => c.component === 'kvp_exchange')!.deviceClass;
-  classes[kvp] = (classes[kvp] as Array<Record<string, unknown>>).map(({ GuestIntrinsicExchangeItems: _i, GuestExchangeItems: _g, ...status }) => status);
-  return { ...document, scope: 'status', classes };
-}
+import { sampleOnce, singleHostSampler, statusOf } from './support';
 
 /** A host that answers Full and Status samples of the documents the test gives it, and logs what was asked. */
 class TwoScopeSource implements SampleSource {

@@ -4,12 +4,14 @@ import { hostPage, multiHostMetricsPage } from '../../src/metrics/pages';
 import { HostSet, type HostSpec } from '../../src/sampling/hostSet';
 import { Slots } from '../../src/contract/slots';
 import { parseExposition, valueOf } from '../helpers/exposition';
-import { ScriptedSource, cleanDocument, memoryLogger, sleep, waitFor, type Behaviour } from './support';
+import { sleep, waitFor } from '../helpers/waitFor';
+import { ScriptedSource, cleanDocument, memoryLogger, type Behaviour } from './support';
 
 /** Many hosts, each on its own clock, at most as many samples at once as there are slots. */
 
-function spec(name: string, overrides: Partial<HostSpec> = {}): HostSpec {
-  return { name, intervalMs: 100, timeoutMs: 400, fullIntervalMs: 0, maxAgeMs: 0, origin: 'configured', sourceKey: name, ...overrides };
+/** A host whose source is named by its own name (the test's sources are looked up by it). */
+function spec(name: string, overrides: Partial<HostSpec<string>> = {}): HostSpec<string> {
+  return { name, intervalMs: 100, timeoutMs: 400, fullIntervalMs: 0, maxAgeMs: 0, origin: 'configured', source: name, ...overrides };
 }
 
 class CountingSource extends ScriptedSource {
@@ -32,9 +34,9 @@ class CountingSource extends ScriptedSource {
   }
 }
 
-function hostSet(sources: Map<string, SampleSource>, slots: number): HostSet {
-  return new HostSet({
-    createSource: (s) => sources.get(s.name)!,
+function hostSet(sources: Map<string, SampleSource>, slots: number): HostSet<string> {
+  return new HostSet<string>({
+    createSource: (source) => sources.get(source)!,
     slots: new Slots(slots),
     collectors: COLLECTORS,
     hostPage: async (state) => hostPage(state),
@@ -47,7 +49,7 @@ function hostSet(sources: Map<string, SampleSource>, slots: number): HostSet {
 const gaps = (calls: readonly number[]): number[] => calls.slice(1).map((t, i) => t - (calls[i] ?? t));
 
 describe('HostSet', () => {
-  let set: HostSet | null = null;
+  let set: HostSet<string> | null = null;
   afterEach(async () => {
     await set?.close();
     set = null;
@@ -108,7 +110,7 @@ describe('HostSet', () => {
     const first = new CountingSource({ kind: 'ok' });
     const second = new CountingSource({ kind: 'ok' });
     let made = 0;
-    set = new HostSet({
+    set = new HostSet<string>({
       createSource: () => (made++ === 0 ? first : second),
       slots: new Slots(1),
       collectors: COLLECTORS,
@@ -119,7 +121,7 @@ describe('HostSet', () => {
     await set.setConfigured([spec('hv01')]);
     await set.setConfigured([spec('hv01')]);
     expect(made).toBe(1);
-    await set.setConfigured([spec('hv01', { sourceKey: 'another address' })]);
+    await set.setConfigured([spec('hv01', { source: 'another address' })]);
     expect(made).toBe(2);
     expect(first.closed).toBe(true);
   });

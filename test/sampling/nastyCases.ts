@@ -1,7 +1,8 @@
 /**
  * The runner behind test/document/nasty.test.ts and nasty-large.test.ts: one case = one sample document file,
- * replayed through the real replay source (Buffer → UTF-8 decoding included) into the real Sampler,
- * ScrapeBody, ExporterMetrics and HTTP app, several samples in a row. For every case it checks:
+ * replayed through the real replay source (Buffer → UTF-8 decoding included) into the one host's sampler
+ * as hosts.ts makes it, sampled through the real Scheduler, and the HTTP app, several samples in a row.
+ * For every case it checks:
  * - no crash: every sample either succeeds or fails with the expected reason;
  * - the exposition served at /metrics is valid (strict checker here, promtool in the test files);
  * - the reason is counted: hyperv_sample_failures_total{reason} / hyperv_sample_dropped_total{reason}

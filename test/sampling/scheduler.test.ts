@@ -1,4 +1,5 @@
 import { SampleError } from '../../src/contract/sample';
+import { Slots } from '../../src/contract/slots';
 import { Scheduler, type SampleCallbacks } from '../../src/sampling/scheduler';
 
 type Behaviour = 'ok' | 'fail' | 'hang';
@@ -9,7 +10,7 @@ function recorder(plan: Behaviour[], durationMs = 100) {
   let running = 0;
   let maxConcurrent = 0;
   const signals: AbortSignal[] = [];
-  const callbacks: SampleCallbacks = {
+  const callbacks: SampleCallbacks<void> = {
     sample: (signal) => {
       const behaviour = plan.shift() ?? 'ok';
       signals.push(signal);
@@ -32,7 +33,7 @@ function recorder(plan: Behaviour[], durationMs = 100) {
         }
       });
     },
-    succeeded: (duration) => events.push(`ok(${duration})`),
+    succeeded: (_result, duration) => events.push(`ok(${duration})`),
     failed: (error) => events.push(`failed:${error instanceof SampleError ? error.reason : 'other'}`),
     expired: () => events.push('expired'),
   };
@@ -111,5 +112,49 @@ describe('Scheduler', () => {
     await jest.advanceTimersByTimeAsync(5000);
     expect(signals[0]?.aborted).toBe(true);
     expect(events).toEqual(['start@0']);
+  });
+
+  test('what a sample resolves with is handed to succeeded', async () => {
+    const results: string[] = [];
+    const scheduler = new Scheduler<string>({ intervalMs: 1000, timeoutMs: 500, maxAgeMs: 0 }, {
+      sample: async () => 'made by the sample',
+      succeeded: (result) => results.push(result),
+      failed: () => undefined,
+      expired: () => undefined,
+    });
+    scheduler.start();
+    await jest.advanceTimersByTimeAsync(10);
+    await scheduler.stop();
+    expect(results).toEqual(['made by the sample']);
+  });
+
+  test('a slot is held until the sample has let go, past its timeout; the next sample waits for it', async () => {
+    const slots = new Slots(1);
+    const events: string[] = [];
+    // Lets go 200 ms after its abort (a PowerShell process being replaced), then settles.
+    const slow: SampleCallbacks<void> = {
+      sample: (signal) => {
+        events.push(`slow start@${Date.now()}`);
+        return new Promise<void>((_, reject) => signal.addEventListener('abort', () => setTimeout(() => reject(signal.reason), 200)));
+      },
+      succeeded: () => undefined,
+      failed: (error) => events.push(`slow ${error instanceof SampleError ? error.reason : 'other'}@${Date.now()}`),
+      expired: () => undefined,
+    };
+    const quick: SampleCallbacks<void> = {
+      sample: async () => void events.push(`quick start@${Date.now()}`),
+      succeeded: () => undefined,
+      failed: () => undefined,
+      expired: () => undefined,
+    };
+    const a = new Scheduler({ intervalMs: 10_000, timeoutMs: 300, maxAgeMs: 0, slots }, slow);
+    const b = new Scheduler({ intervalMs: 10_000, timeoutMs: 300, maxAgeMs: 0, slots }, quick);
+    a.start();
+    await jest.advanceTimersByTimeAsync(1);
+    b.start();
+    await jest.advanceTimersByTimeAsync(1000);
+    await Promise.all([a.stop(), b.stop()]);
+    // The slow sample's failure is reported at its timeout (300 ms); its slot is free only at 500 ms.
+    expect(events).toEqual(['slow start@0', 'slow timeout@300', 'quick start@500']);
   });
 });

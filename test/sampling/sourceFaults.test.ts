@@ -1,6 +1,6 @@
 /**
- * Source faults through the real Scheduler + Sampler + ScrapeBody + ExporterMetrics + createApp, with a
- * source double the test drives (hangs, throws, garbage, nothing, recovery). What must hold:
+ * Source faults through the real Scheduler, the one host's sampler (hosts.ts's oneHostSampler) and
+ * createRequestListener, with a source double the test drives (hangs, throws, garbage, nothing, recovery). What must hold:
  * - every scrape is answered, quickly, whatever the source does;
  * - hyperv_up goes to 0 and hyperv_sample_failures_total{reason} counts the right reason;
  * - the last good VM series keep being served until --sample.max-age, then disappear;
@@ -8,14 +8,16 @@
  * - each outage is logged once (warn), not once per failed sample.
  */
 import { SampleError, type FailureReason } from '../../src/contract/sample';
+import type { Sampled } from '../../src/sampling/sampleStep';
 import { Scheduler, type SchedulerOptions } from '../../src/sampling/scheduler';
 import { findSeries, valueOf, type Exposition } from '../helpers/exposition';
-import { ScriptedSource, memoryLogger, startRig, waitFor, sleep, type Behaviour, type Rig } from './support';
+import { sleep, waitFor } from '../helpers/waitFor';
+import { ScriptedSource, memoryLogger, startRig, type Behaviour, type Rig } from './support';
 
 interface Running {
   readonly source: ScriptedSource;
   readonly rig: Rig;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Scheduler<Sampled>;
   /** A scrape that must answer 200 within `SCRAPE_BUDGET_MS`, with a valid exposition. */
   scrape(): Promise<Exposition>;
 }
@@ -70,8 +72,7 @@ async function scrapeUntil(r: Running, what: string, condition: (e: Exposition) 
       last = await r.scrape();
       return condition(last);
     },
-    timeoutMs,
-    25,
+    { timeoutMs, intervalMs: 25 },
   );
   return last as unknown as Exposition;
 }

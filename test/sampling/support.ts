@@ -1,29 +1,28 @@
 /**
  * Shared by the hostile-input and fault tests: sample documents built in code, an in-memory pino log,
- * the exporter's pieces wired the way main wires them (HostSampler + the single-host metrics page +
- * createRequestListener, on 127.0.0.1 only), a scriptable source double, heap measurement, and a runner for the
- * built exporter as a child process.
+ * the one host of --source as hosts.ts makes it (oneHostSampler) behind createRequestListener on
+ * 127.0.0.1, samples taken through the real Scheduler, a scriptable source double, and heap measurement.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createRequestListener } from '../../src/app';
-import { oneHostView } from '../../src/hosts';
+import { oneHostSampler, oneHostView } from '../../src/hosts';
 import type { RawSample, SampleScope, SampleSource, SourceName } from '../../src/contract/sample';
 import { COMPONENT_CLASSES } from '../../src/document/classes';
 import type { Limits } from '../../src/document/limits';
-import { COLLECTORS } from '../../src/metrics/collectors';
 import type { ModelCollector } from '../../src/metrics/collectors/collector';
-import { singleHostMetricsPage } from '../../src/metrics/pages';
 import type { ProcessMetrics } from '../../src/metrics/processMetrics';
 import type { KvpExport } from '../../src/model/kvpExport';
-import { HostSampler } from '../../src/sampling/hostSampler';
+import type { CurrentSample } from '../../src/sampling/currentSample';
+import type { HostSampler } from '../../src/sampling/hostSampler';
+import { Scheduler } from '../../src/sampling/scheduler';
 import { parseExposition, type Exposition } from '../helpers/exposition';
+import type { LogLine } from '../helpers/exporterProcess';
 
-export const repoRoot = join(__dirname, '..', '..');
+export type { LogLine } from '../helpers/exporterProcess';
+// For the tests that run the built exporter: its path and the check that it is built.
+export { MAIN as builtMain, requireBuild } from '../helpers/exporterProcess';
 
 // ---------------------------------------------------------------------------------------------------
 // Documents
@@ -121,14 +120,17 @@ export function cleanDocument(count = 2, computerName = 'HV-TEST'): ReturnType<t
   return buildDocument(computerName, vms);
 }
 
+/** What a Status sample of the same host holds: no setting data, no KVP item arrays. */
+export function statusOf(document: Record<string, unknown>): Record<string, unknown> {
+  const classes = { ...(document['classes'] as Record<string, unknown>) };
+  for (const c of COMPONENT_CLASSES) delete classes[c.settingClass];
+  const kvp = COMPONENT_CLASSES.find((c) => c.component === 'kvp_exchange')!.deviceClass;
+  classes[kvp] = (classes[kvp] as Array<Record<string, unknown>>).map(({ GuestIntrinsicExchangeItems: _i, GuestExchangeItems: _g, ...status }) => status);
+  return { ...document, scope: 'status', classes };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Logging
-
-export interface LogLine {
-  readonly level: number;
-  readonly msg: string;
-  readonly [key: string]: unknown;
-}
 
 export interface MemoryLog {
   readonly logger: Logger;
@@ -153,7 +155,7 @@ export function memoryLogger(level: pino.LevelWithSilent = 'info'): MemoryLog {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The exporter's pieces, wired as main wires them
+// The one host of --source, as hosts.ts makes it, sampled through the real Scheduler
 
 export interface Rig {
   readonly sampler: HostSampler;
@@ -163,12 +165,12 @@ export interface Rig {
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>;
   /** GET /metrics, checked with the strict exposition checker. */
   scrape(): Promise<{ text: string; exposition: Exposition }>;
-  /** `n` samples one after the other, with the callbacks the Scheduler would make. */
+  /** `n` samples one after the other (sampleOnce). */
   sampleTimes(n: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** How singleHostSampler wires a host; everything but the source has a default. */
+/** What the tests vary of the one host's sampler; everything but the source has a default. */
 export interface SingleHostOptions {
   readonly logger?: Logger;
   readonly fullIntervalMs?: number;
@@ -180,30 +182,46 @@ export interface SingleHostOptions {
   readonly version?: string;
 }
 
-/** A HostSampler wired as main wires the one host of --source: its body is the single-host /metrics page. */
+/** The sampler of the one host of --source (hosts.ts's oneHostSampler): its body is the single-host /metrics page. */
 export function singleHostSampler(source: SampleSource, options: SingleHostOptions = {}): HostSampler {
-  const exporter = { version: options.version ?? 'test', source: source.name, processMetrics: options.processMetrics ?? null };
-  return new HostSampler({
-    host: source.name,
-    source,
-    collectors: options.collectors ?? COLLECTORS,
-    fullIntervalMs: options.fullIntervalMs ?? 0,
-    bodyText: (state) => singleHostMetricsPage(state, exporter),
+  return oneHostSampler(source, {
+    exporter: { version: options.version ?? 'test', source: source.name, processMetrics: options.processMetrics ?? null },
     logger: options.logger ?? memoryLogger('warn').logger,
-    limits: options.limits,
+    fullIntervalMs: options.fullIntervalMs ?? 0,
     kvpExport: options.kvpExport,
+    collectors: options.collectors,
+    limits: options.limits,
     now: options.now,
   });
 }
 
-export async function startRig(options: {
-  source: SampleSource;
-  limits?: Limits;
-  log?: MemoryLog;
-  fullIntervalMs?: number;
-  collectors?: readonly ModelCollector[];
-  kvpExport?: KvpExport;
-}): Promise<Rig> {
+/** The next sample `sampler` publishes. */
+export function nextPublication(sampler: HostSampler): Promise<CurrentSample> {
+  return new Promise((resolve) => {
+    const stop = sampler.onPublish((sample) => {
+      stop();
+      resolve(sample);
+    });
+  });
+}
+
+/**
+ * One sample through the real Scheduler (its timeout, its callbacks): a scheduler that samples at start
+ * and not again for an hour, stopped once the sample's outcome is published. Resolves with that.
+ */
+export async function sampleOnce(sampler: HostSampler, timeoutMs = 60_000): Promise<CurrentSample> {
+  const scheduler = new Scheduler({ intervalMs: 3_600_000, timeoutMs, maxAgeMs: 0 }, sampler);
+  const published = nextPublication(sampler);
+  scheduler.start();
+  try {
+    return await published;
+  } finally {
+    await scheduler.stop();
+  }
+}
+
+/** The one host's sampler behind createRequestListener, as main serves it, on 127.0.0.1. */
+export async function startRig(options: { source: SampleSource; log?: MemoryLog } & Omit<SingleHostOptions, 'logger'>): Promise<Rig> {
   const log = options.log ?? memoryLogger();
   const sampler = singleHostSampler(options.source, { ...options, logger: log.logger });
   await sampler.publishInitial();
@@ -236,24 +254,6 @@ export async function startRig(options: {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/**
- * One sample with the callbacks the Scheduler would make; resolves once its outcome is published (as
- * it is between two scheduled samples).
- */
-export async function sampleOnce(sampler: HostSampler): Promise<void> {
-  let stop = (): void => undefined;
-  const published = new Promise<void>((resolve) => (stop = sampler.onPublish(() => resolve())));
-  const started = performance.now();
-  try {
-    await sampler.sample(new AbortController().signal);
-    sampler.succeeded((performance.now() - started) / 1000);
-  } catch (error) {
-    sampler.failed(error, (performance.now() - started) / 1000);
-  }
-  await published;
-  stop();
 }
 
 export function httpGet(
@@ -340,112 +340,3 @@ export class ScriptedSource implements SampleSource {
 export { collectGarbage, retainedHeap } from '../helpers/memory';
 
 export const MiB = 1024 * 1024;
-
-// ---------------------------------------------------------------------------------------------------
-// Polling
-
-/** Waits until `condition` holds (checked every `everyMs`), or throws after `timeoutMs` with `what`. */
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5_000, everyMs = 20): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ---------------------------------------------------------------------------------------------------
-// The built exporter as a process
-
-export const builtMain = join(repoRoot, 'dist', 'main.js');
-
-export function requireBuild(): void {
-  if (!existsSync(builtMain)) throw new Error(`${builtMain} is missing: run "npm run build" first (npm test does)`);
-}
-
-export interface ExporterProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly url: string;
-  /** stderr lines parsed as JSON (pino), in order; lines that are not JSON are kept as { msg }. */
-  logs(): LogLine[];
-  /** Resolves with the exit code, signal and time (performance.now()) of the exit, or rejects after `timeoutMs`. */
-  exited(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-const started = new Set<ChildProcess>();
-
-/** Kills (SIGKILL, by pid) every exporter this file started that is still running. */
-export function killStartedExporters(): void {
-  for (const child of started) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  started.clear();
-}
-
-/**
- * Starts `node dist/main.js` on 127.0.0.1 with an ephemeral port and waits for its "listening" line.
- * `nodeArgs` go before the script (e.g. `--require preload.js`).
- */
-export async function startExporter(args: readonly string[], options: { nodeArgs?: readonly string[]; startTimeoutMs?: number } = {}): Promise<ExporterProcess> {
-  requireBuild();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), builtMain, '--web.listen-address=127.0.0.1:0', '--log.format=json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  started.add(child);
-  const lines: LogLine[] = [];
-  let partial = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    partial += chunk;
-    let newline = partial.indexOf('\n');
-    while (newline >= 0) {
-      const line = partial.slice(0, newline);
-      partial = partial.slice(newline + 1);
-      try {
-        lines.push(JSON.parse(line) as LogLine);
-      } catch {
-        lines.push({ level: 0, msg: line });
-      }
-      newline = partial.indexOf('\n');
-    }
-  });
-  child.stdout?.resume();
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() }));
-  });
-
-  let port = 0;
-  await waitFor(
-    'the exporter to log "listening"',
-    () => {
-      if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode} before listening: ${JSON.stringify(lines)}`);
-      const listening = lines.find((line) => line.msg === 'listening');
-      const address = listening?.['address'] as AddressInfo | undefined;
-      if (address === undefined) return false;
-      port = address.port;
-      return true;
-    },
-    options.startTimeoutMs ?? 10_000,
-  );
-  return {
-    child,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    logs: () => lines,
-    async exited(timeoutMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`exporter did not exit within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        return await Promise.race([exit, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-}

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePng, describeWithChromium, dumpDom, pixel, screenshot, type DecodedPng } from '../helpers/chromium';
-import { startExporter, waitFor, type RunningExporter } from '../helpers/exporterProcess';
+import { startExporter, type RunningExporter } from '../helpers/exporterProcess';
+import { waitFor } from '../helpers/waitFor';
 import { REPOSITORY_ROOT } from '../helpers/testTools';
 
 /**

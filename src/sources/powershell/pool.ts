@@ -1,16 +1,18 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { linkSignals } from '../../contract/abort';
 import { SampleError } from '../../contract/sample';
-import { Slots } from '../../contract/slots';
 import { DEFAULT_RESTART_BACKOFF, PowerShellWorker, type RestartBackoff } from './worker';
 
 export interface PowerShellPoolOptions {
   /** `powershell.exe`, `pwsh`, or a full path (`--powershell.path`). */
   readonly executable: string;
-  /** How many PowerShell processes at most: as many samples can run at once (`--sample.concurrency`). */
+  /**
+   * How many PowerShell processes at most: as many as commands may run at once. Whoever calls the pool
+   * bounds that (the slots of `--sample.concurrency`, src/contract/slots.ts): the pool has no queue.
+   */
   readonly size: number;
   /** Replace a PowerShell process after this many commands (`--powershell.recycle-after`); at least 1. */
   readonly recycleAfterSamples: number;
@@ -29,15 +31,15 @@ const DEFAULT_KILL_GRACE_MS = 2_000;
 /**
  * The warm PowerShell processes that every host's samples share: up to `size` of them, each started
  * when first needed, each serving one command at a time, so that a slow or hung host holds one process
- * and the others go on. Samples are handed over through files (collect.ps1's -OutFile) in a directory
- * of the pool's own that only the exporter's account can read: each worker has one file, read and
- * deleted before the worker serves the next command.
+ * and the others go on. It is never asked for more commands at once than it has processes (the callers
+ * run each command in a slot of the Slots it is sized by), and refuses such a command as the bug it is.
+ * Samples are handed over through files (collect.ps1's -OutFile) in a directory of the pool's own that
+ * only the exporter's account can read: each worker has one file, read and deleted before the worker
+ * serves the next command.
  */
 export class PowerShellPool {
   private readonly workers: PowerShellWorker[];
   private readonly idle: PowerShellWorker[];
-  /** One slot per worker: a slot held is a worker taken from `idle`. */
-  private readonly slots: Slots;
   private readonly lifetime = new AbortController();
   private readonly directory: string;
   private closing: Promise<void> | undefined;
@@ -68,28 +70,21 @@ export class PowerShellPool {
         }),
     );
     this.idle = [...this.workers];
-    this.slots = new Slots(options.size);
   }
 
-  /** Runs `work` with a worker of its own, waiting for one to be free (or for the signal). */
+  /**
+   * Runs `work` with a worker of its own. The caller makes sure that one is free (see the class); a
+   * command whose signal has aborted, or that comes after close(), does not start.
+   */
   async withWorker<T>(signal: AbortSignal, work: (worker: PowerShellWorker) => Promise<T>): Promise<T> {
-    let releaseSlot: () => void;
-    // Closing the pool ends every wait too.
-    const linked = linkSignals(signal, this.lifetime.signal);
-    try {
-      releaseSlot = await this.slots.acquire(linked.signal);
-    } catch {
-      if (this.lifetime.signal.aborted) throw new SampleError('source_error', 'the PowerShell source was closed (the sample had not started yet)');
-      throw new SampleError('timeout', 'PowerShell did not answer within the sample timeout (no PowerShell process was free)');
-    } finally {
-      linked.dispose();
-    }
-    const worker = this.idle.pop()!;
+    if (this.lifetime.signal.aborted) throw new SampleError('source_error', 'the PowerShell source was closed (the sample had not started yet)');
+    if (signal.aborted) throw new SampleError('timeout', 'PowerShell did not answer within the sample timeout (the sample had not started yet)');
+    const worker = this.idle.pop();
+    assert.ok(worker !== undefined, `PowerShellPool: a command came while all ${this.options.size} PowerShell processes were busy; it must not be asked for more at once than it has`);
     try {
       return await work(worker);
     } finally {
       this.idle.push(worker);
-      releaseSlot();
     }
   }
 
@@ -103,5 +98,4 @@ export class PowerShellPool {
     })();
     return this.closing;
   }
-
 }

@@ -6,7 +6,8 @@ import { createRequestListener } from '../../../src/app';
 import { parseCommandLine } from '../../../src/cli/flags';
 import { sampleManyHosts, type Sampling } from '../../../src/hosts';
 import { parseExposition, valueOf } from '../../helpers/exposition';
-import { memoryLogger, waitFor } from '../../sampling/support';
+import { waitFor } from '../../helpers/waitFor';
+import { memoryLogger } from '../../sampling/support';
 import { FIXTURE_DOCUMENTS, STAND_IN_MODULE, StandInWorkspace, describeWithPwsh, pwshPath } from './pwshHarness';
 
 /**
@@ -49,7 +50,7 @@ describeWithPwsh('cluster discovery through the PowerShell pool', () => {
     const targets = async (): Promise<string[]> => (JSON.parse((await request(app).get('/targets')).text) as Array<{ targets: string[] }>).flatMap((group) => group.targets);
 
     expect(await targets()).toEqual(['HV01', 'HV02', 'hv04']);
-    await waitFor('every host sampled', () => sampling!.view.ready(), 30_000);
+    await waitFor('every host sampled', () => sampling!.view.ready(), { timeoutMs: 30_000 });
     const hv01 = parseExposition((await request(app).get('/probe?target=hv01').expect(200)).text);
     expect(valueOf(hv01, 'hyperv_up')).toBe(1);
     expect(hv01.series.filter((s) => s.name === 'hyperv_vm_info')).toHaveLength(1);
@@ -62,18 +63,18 @@ describeWithPwsh('cluster discovery through the PowerShell pool', () => {
 
     // HV03 joins, HV01 leaves.
     workspace.control({ fixture: SINGLE, hosts: { HV01: SINGLE, HV02: MIXED, HV03: SINGLE, 'hv04.corp.example': MIXED }, clusterNodes: nodes('HV02', 'HV03', 'HV04') });
-    await waitFor('the new node list', async () => (await targets()).join() === 'HV02,HV03,hv04', 10_000);
+    await waitFor('the new node list', async () => (await targets()).join() === 'HV02,HV03,hv04', { timeoutMs: 10_000 });
     // Until its first sample ends, a new host's /probe answers 503 "Starting", which is no exposition.
     const hv03Up = async (): Promise<boolean> => {
       const response = await request(app).get('/probe?target=hv03');
       return response.status === 200 && valueOf(parseExposition(response.text), 'hyperv_up') === 1;
     };
-    await waitFor('HV03 sampled', hv03Up, 15_000);
+    await waitFor('HV03 sampled', hv03Up, { timeoutMs: 15_000 });
     await request(app).get('/probe?target=hv01').expect(404);
 
     // The cluster cannot be read: the hosts of the last good read are kept, and the exporter says so.
     workspace.control({ fixture: SINGLE, hosts: { HV02: MIXED, HV03: SINGLE, 'hv04.corp.example': MIXED }, clusterNodes: nodes('HV02', 'HV03', 'HV04'), fault: 'access_denied', faultClass: 'MSCluster_Node' });
-    await waitFor('discovery failing', async () => /hyperv_cluster_discovery_success 0/.test((await request(app).get('/metrics')).text), 10_000);
+    await waitFor('discovery failing', async () => /hyperv_cluster_discovery_success 0/.test((await request(app).get('/metrics')).text), { timeoutMs: 10_000 });
     expect(await targets()).toEqual(['HV02', 'HV03', 'hv04']);
   });
 });

@@ -13,10 +13,10 @@ import {
   processExists,
   processReaped,
   pwshPath,
-  waitFor,
   rejection,
   withDateTimesAsInstants,
 } from './pwshHarness';
+import { waitFor } from '../../helpers/waitFor';
 
 /**
  * The life of the PowerShell process: replaced after a timeout (node-powershell cannot stop a running
@@ -79,7 +79,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
     const error = await pending;
     expect(Date.now() - abortedAt).toBeLessThan(200);
     expect(error.reason).toBe('timeout');
-    expect(await waitFor(() => !processExists(firstPid ?? 0), 5_000)).toBe(true);
+    await waitFor('the first PowerShell process to end', () => !processExists(firstPid ?? 0), { timeoutMs: 5_000 });
 
     await expectFixture(source);
     const pids = startedPids(records);
@@ -125,7 +125,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
     const spawnedPid = (started?.launcherPid as number | undefined) ?? pid ?? 0;
     process.kill(pid ?? 0, 'SIGKILL');
     // Idle means Node has seen the exit: wait until it reaped its child, not merely until the kill.
-    expect(await waitFor(() => processReaped(spawnedPid), 5_000)).toBe(true);
+    await waitFor('the PowerShell process to be reaped', () => processReaped(spawnedPid), { timeoutMs: 5_000 });
     await expectFixture(source);
     expect(startedPids(records)).toHaveLength(2);
     expect(records.some((record) => String((record.err as { message?: string } | undefined)?.message).includes('exited while idle'))).toBe(true);
@@ -137,7 +137,7 @@ describeWithPwsh('PowerShell source: process lifecycle', () => {
     const pids = startedPids(records);
     expect(pids).toHaveLength(3);
     expect(new Set(pids).size).toBe(3);
-    expect(await waitFor(() => !processExists(pids[0] ?? 0) && !processExists(pids[1] ?? 0), 5_000)).toBe(true);
+    await waitFor('both PowerShell processes to end', () => !processExists(pids[0] ?? 0) && !processExists(pids[1] ?? 0), { timeoutMs: 5_000 });
   });
 
   test('close() ends the process before it resolves, also in the middle of a hung sample', async () => {

@@ -4,9 +4,9 @@ import { PowerShellPool } from '../../../src/sources/powershell/pool';
 import type { PowerShellWorker } from '../../../src/sources/powershell/worker';
 
 /**
- * How the pool hands out its workers: one command per worker, first come first served, a wait that
- * the sample's signal or the pool's closing ends. Workers start their PowerShell only when a command
- * runs, so no pwsh is needed here.
+ * How the pool hands out its workers: one command per worker, and never more commands at once than
+ * workers (its callers bound that with the Slots it is sized by: src/contract/slots.ts). Workers start
+ * their PowerShell only when a command runs, so no pwsh is needed here.
  */
 
 function newPool(size: number): PowerShellPool {
@@ -25,16 +25,6 @@ function hold(pool: PowerShellPool, signal = new AbortController().signal): { ta
   return { taken: takenPromise, release: () => release(), done };
 }
 
-const settled = async <T>(promise: Promise<T>): Promise<boolean> => {
-  let result = false;
-  void promise.then(
-    () => (result = true),
-    () => (result = true),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return result;
-};
-
 async function failureOf(promise: Promise<unknown>): Promise<SampleError> {
   const error = await promise.then(
     () => null,
@@ -45,38 +35,36 @@ async function failureOf(promise: Promise<unknown>): Promise<SampleError> {
 }
 
 describe('PowerShellPool', () => {
-  test('each command has a worker of its own; the next waits, first come first served, and gets the worker freed', async () => {
+  test('each command has a worker of its own, and gives it back when it ends', async () => {
     const pool = newPool(2);
     const a = hold(pool);
     const b = hold(pool);
     const [workerA, workerB] = await Promise.all([a.taken, b.taken]);
     expect(workerA).not.toBe(workerB);
-    const c = hold(pool);
-    const d = hold(pool);
-    expect(await settled(c.taken)).toBe(false);
     b.release();
     await b.done;
+    const c = hold(pool);
     expect(await c.taken).toBe(workerB);
-    expect(await settled(d.taken)).toBe(false);
     a.release();
-    expect(await d.taken).toBe(workerA);
     c.release();
-    d.release();
-    await Promise.all([a.done, c.done, d.done]);
+    await Promise.all([a.done, c.done]);
     await pool.close();
   });
 
-  test('a wait that its signal ends is a timeout, and costs no worker', async () => {
+  test('more commands at once than workers is a bug of the caller: refused, without costing a worker', async () => {
     const pool = newPool(1);
     const a = hold(pool);
     await a.taken;
-    const controller = new AbortController();
-    const waiting = pool.withWorker(controller.signal, async () => 'never');
-    controller.abort();
-    expect((await failureOf(waiting)).reason).toBe('timeout');
-    expect((await failureOf(pool.withWorker(AbortSignal.abort(), async () => 'never'))).reason).toBe('timeout');
+    await expect(pool.withWorker(new AbortController().signal, async () => 'never')).rejects.toThrow(/all 1 PowerShell processes were busy/);
     a.release();
     await a.done;
+    await expect(pool.withWorker(new AbortController().signal, async () => 'ran')).resolves.toBe('ran');
+    await pool.close();
+  });
+
+  test('a command whose signal has aborted does not start: a timeout, and costs no worker', async () => {
+    const pool = newPool(1);
+    expect((await failureOf(pool.withWorker(AbortSignal.abort(), async () => 'never'))).reason).toBe('timeout');
     await expect(pool.withWorker(new AbortController().signal, async () => 'ran')).resolves.toBe('ran');
     await pool.close();
   });
@@ -88,14 +76,14 @@ describe('PowerShellPool', () => {
     await pool.close();
   });
 
-  test('closing ends every wait with source_error, and later commands get the same', async () => {
+  test('after closing, commands fail with source_error; a command running then ends as its worker does', async () => {
     const pool = newPool(1);
     const a = hold(pool);
-    await a.taken;
-    const waiting = pool.withWorker(new AbortController().signal, async () => 'never');
+    const worker = await a.taken;
     const closing = pool.close();
-    expect((await failureOf(waiting)).reason).toBe('source_error');
     expect((await failureOf(pool.withWorker(new AbortController().signal, async () => 'never'))).reason).toBe('source_error');
+    // The worker itself refuses commands once the pool is closed (no PowerShell is started).
+    expect((await failureOf(worker.invoke('Get-HyperVIcSample -Scope Full', new AbortController().signal))).reason).toBe('source_error');
     a.release();
     await a.done;
     await closing;

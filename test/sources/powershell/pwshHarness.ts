@@ -165,16 +165,6 @@ export function processReaped(pid: number): boolean {
   }
 }
 
-/** Polls until the condition holds or the time is up. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, intervalMs = 25): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((resolveDelay) => setTimeout(resolveDelay, intervalMs));
-  }
-  return condition();
-}
-
 /** The SampleError a promise rejects with; fails the test if it resolves or rejects with anything else. */
 export async function rejection(promise: Promise<unknown>): Promise<SampleError> {
   const outcome = await promise.then(
