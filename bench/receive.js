@@ -10,8 +10,9 @@
 //    Get-HyperVIcSample by a function that writes a prepared document of about 10 MB, 50 MB and 128 MiB
 //    to the worker's file (collect.ps1's own serialization is not in it).
 // 3. The old path for the same documents: the function returns the document as its output, which
-//    reaches Node through stdout and node-powershell (PowerShellSession.invoke), as collect.ps1's output
-//    did before -OutFile.
+//    reaches Node through stdout and node-powershell (its PowerShell class, spawned as PowerShellSession
+//    spawns it), as collect.ps1's output did before -OutFile. PowerShellSession itself no longer reads
+//    more than 64 KiB of a command's stdout (MAX_COMMAND_STDOUT_BYTES), so it cannot be timed through it.
 // Also counts the Get-CimInstance calls the stand-in sees for one Full and one Status sample.
 // Prints one JSON line.
 const fs = require('node:fs');
@@ -23,7 +24,8 @@ const { generateHostDocument } = require('./powershell');
 const { median, round } = require('./lib/stats');
 
 const { createPowerShellPool, createPowerShellSource } = require(path.join(dist, 'sources/powershell/powershellSource'));
-const { PowerShellSession } = require(path.join(dist, 'sources/powershell/session'));
+const { buildInitCommand } = require(path.join(dist, 'sources/powershell/session'));
+const { PowerShell } = require('node-powershell');
 
 const ROOT = path.join(__dirname, '..');
 const STAND_IN = path.join(ROOT, 'test', 'fixtures', 'powershell', 'HyperVIcStandIn.psm1');
@@ -140,26 +142,41 @@ async function stdoutPath(dir, documents, results) {
   results.stdout = [];
   for (const document of documents.filter((d) => STDOUT_MB.includes(d.mb))) {
     // A fresh process per size: a capped run leaves its process busy.
-    const session = PowerShellSession.spawn({ executable: PWSH, killGraceMs: 2000 });
+    let powershellPid;
+    const shell = new PowerShell({
+      executable: PWSH,
+      executableOptions: { '-NoProfile': true, '-NonInteractive': true, '-ExecutionPolicy': 'Bypass' },
+      spawnOptions: { env: { ...process.env, TERM: 'dumb', NO_COLOR: '1' }, windowsHide: true },
+    });
     try {
-      await session.load(HANDOVER, [], signal());
+      // PowerShell's own pid: a pwsh installed as a .NET tool is a launcher with PowerShell as its child.
+      powershellPid = JSON.parse((await shell.invoke(buildInitCommand(HANDOVER, []))).raw.trim()).pid;
       fs.writeFileSync(pointer, document.file);
-      await session.invoke('$null = Get-HyperVIcBenchDocument', signal()); // read it (not timed)
-      const cap = AbortSignal.timeout(STDOUT_CAP_MS);
+      await shell.invoke('$null = Get-HyperVIcBenchDocument'); // read it (not timed)
+      shell.history.length = 0;
+      let timer;
+      const cap = new Promise((resolve) => (timer = setTimeout(() => resolve(null), STDOUT_CAP_MS)));
       const started = performance.now();
-      let ms = null;
-      let length = 0;
-      try {
-        length = (await session.invoke('Get-HyperVIcSample', cap)).length;
-        ms = performance.now() - started;
-      } catch (error) {
-        if (!cap.aborted) throw error;
-      }
+      const invocation = shell.invoke('Get-HyperVIcSample');
+      invocation.catch(() => undefined);
+      const result = await Promise.race([invocation, cap]);
+      clearTimeout(timer);
+      const ms = result === null ? null : performance.now() - started;
+      const length = result === null ? 0 : result.raw.length;
+      shell.history.length = 0;
       const row = { mb: document.mb, bytes: document.bytes, ms: ms === null ? null : round(ms, 0), cappedAtMs: ms === null ? STDOUT_CAP_MS : null, length };
       results.stdout.push(row);
       process.stderr.write(`  receive: through stdout (node-powershell): ${JSON.stringify(row)}\n`);
     } finally {
-      await session.dispose();
+      try {
+        if (powershellPid !== undefined) process.kill(powershellPid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      const exited = shell.dispose('SIGTERM').catch(() => undefined);
+      const kill = setTimeout(() => void shell.dispose('SIGKILL').catch(() => undefined), 2000);
+      await exited;
+      clearTimeout(kill);
     }
   }
 }

@@ -2,9 +2,10 @@
 // The exporter's HTTP side for one host in a child process, wired as src/main.ts and src/hosts.ts
 // (serve, sampleOneHost) wire it: a HostSampler with the collectors and singleHostMetricsPage (process metrics included), a
 // Scheduler, createRequestListener + oneHostView behind createReloadableHttpServer (--web.max-requests
-// 40, no web config). Its source hands out prepared sample texts of a <vms>-VM host in turn. On a second
-// port, a minimal node:http server serves the same bytes from memory. The parent (the load generator)
-// talks to it over IPC.
+// 40, no web config): express routes every request, scrapes included. Its source hands out prepared
+// sample texts of a <vms>-VM host in turn. On a second port, a minimal node:http server serves the same
+// bytes from memory. The parent (the load generator) talks to it over IPC, and asks it for its CPU time
+// (the two servers are loaded one at a time, so a run's CPU is the loaded server's).
 //   node bench/server.js <vms>
 const fs = require('node:fs');
 const http = require('node:http');
@@ -56,7 +57,7 @@ async function main() {
       const window = { started: now(), sampled: null, published: null, scope: null };
       asked = [];
       try {
-        await sampler.sample(signal);
+        return await sampler.sample(signal);
       } finally {
         window.sampled = now();
         // What the sample was: Full if the sampler asked for a Full document at all.
@@ -65,7 +66,7 @@ async function main() {
         open = window;
       }
     },
-    succeeded: (d) => sampler.succeeded(d),
+    succeeded: (result, d) => sampler.succeeded(result, d),
     failed: (e, d) => sampler.failed(e, d),
     expired: () => sampler.expired(),
   };
@@ -93,6 +94,9 @@ async function main() {
       scheduler = null;
       await new Promise((resolve) => setTimeout(resolve, 500)); // the last publication
       process.send({ type: 'windows', windows });
+    } else if (message.type === 'cpu') {
+      // The process's CPU time (µs, every thread): the parent takes the difference over one run.
+      process.send({ type: 'cpu', usage: process.cpuUsage() });
     } else if (message.type === 'exit') {
       process.exit(0);
     }

@@ -2,36 +2,29 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { CONTENT_TYPE } from './metrics/exposition';
-import type { Body, CurrentSample } from './sampling/currentSample';
-import { landingPage, type LandingHost } from './server/landingPage';
+import type { Body } from './sampling/currentSample';
+import type { ServedSamples } from './sampling/servedSamples';
+import { landingPage } from './server/landingPage';
 
-/** A group of targets in Prometheus' HTTP service-discovery format. */
-export interface TargetGroup {
-  readonly targets: readonly string[];
-  readonly labels: Readonly<Record<string, string>>;
-}
+export type { TargetGroup } from './sampling/servedSamples';
 
-/** What the app serves: everything was published before; nothing here waits for a sample. */
-export interface AppDependencies {
+/** What the app serves: the samples (ServedSamples, which hosts.ts makes) and what main adds. */
+export interface AppDependencies extends ServedSamples {
   readonly telemetryPath: string;
   readonly version: string;
-  /** What the exporter samples: its source (one host), or `config` (--config.file). */
-  readonly source: string;
-  /** The body of the telemetry path; null only before the first publication. */
-  readonly metrics: () => Body | null;
-  /** The hosts, for the landing page. */
-  readonly hosts: () => readonly LandingHost[];
-  /** /-/ready: 200 once this holds. */
-  readonly ready: () => boolean;
   /**
-   * With --config.file: a host's last published sample by /probe target; undefined for a name that is
-   * no configured or discovered host. Absent: one host, no /probe.
+   * With --web.enable-lifecycle: what `POST /-/reload` runs, the reload SIGHUP runs (main serializes
+   * the two). Absent: the lifecycle API is off and `POST /-/reload` is answered 403, as Prometheus does.
    */
-  readonly probe?: (target: string) => CurrentSample | null | undefined;
-  /** With --config.file: the hosts as Prometheus HTTP service discovery wants them (/targets). */
-  readonly targets?: () => readonly TargetGroup[];
+  readonly reload?: () => Promise<ReloadOutcome>;
   readonly logger: Logger;
 }
+
+/** How a reload went: every file read again and applied, or the one-line reason it was not (the running configuration kept). */
+export type ReloadOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** The path of the reload endpoint; the HTTP server lets POST through for it alone (main passes it on). */
+export const RELOAD_PATH = '/-/reload';
 
 function acceptsGzip(request: IncomingMessage): boolean {
   const header = request.headers['accept-encoding'];
@@ -55,39 +48,17 @@ function sendBody(request: IncomingMessage, response: ServerResponse, body: Body
   response.end(request.method === 'HEAD' ? undefined : bytes);
 }
 
-/** The host a scrape of /probe names, when it names exactly one known host; else undefined. */
-function probedHost(deps: AppDependencies, query: string): CurrentSample | null | undefined {
-  const targets = new URLSearchParams(query).getAll('target');
-  return targets.length === 1 && targets[0] !== '' ? deps.probe?.(targets[0] as string) : undefined;
+/** A literal path as an express 5 route (path-to-regexp 8): `(`, `:`, `*`, `{` and the like stand for themselves. */
+function literalRoute(path: string): string {
+  return path.replace(/[()[\]?+!*:{}\\]/g, '\\$&');
 }
 
 /**
- * The request listener main serves: scrapes (the telemetry path, and /probe of a known host) are
- * answered directly, everything else by the express app, which also answers a /probe it cannot (400,
- * 404). Scrapes are the one hot path (megabytes at 1024 VMs); express's per-request work would cost a
- * measurable share of throughput there (docs/performance.md).
+ * The request listener main serves: the express app, which routes every request (scrapes included;
+ * what that costs against a bare node:http server is measured in docs/performance.md).
  */
 export function createRequestListener(deps: AppDependencies): RequestListener {
-  const app = createApp(deps);
-  return (request, response) => {
-    const url = request.url ?? '';
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
-    if (request.method === 'GET' || request.method === 'HEAD') {
-      if (path === deps.telemetryPath) {
-        sendBody(request, response, deps.metrics());
-        return;
-      }
-      if (path === '/probe' && deps.probe !== undefined && query !== -1) {
-        const current = probedHost(deps, url.slice(query + 1));
-        if (current !== undefined) {
-          sendBody(request, response, current?.body ?? null);
-          return;
-        }
-      }
-    }
-    app(request, response);
-  };
+  return createApp(deps);
 }
 
 /**
@@ -101,7 +72,7 @@ export function createApp(deps: AppDependencies): express.Express {
   // ?target=a&target=b must stay a string or an array of strings, never an object (qs's extended syntax).
   app.set('query parser', 'simple');
 
-  app.get(deps.telemetryPath, (request, response) => sendBody(request, response, deps.metrics()));
+  app.get(literalRoute(deps.telemetryPath), (request, response) => sendBody(request, response, deps.metrics()));
 
   const probe = deps.probe;
   if (probe !== undefined) {
@@ -141,6 +112,27 @@ export function createApp(deps: AppDependencies): express.Express {
   app.get('/-/ready', (_request, response) => {
     const ready = deps.ready();
     response.status(ready ? 200 : 503).type('text/plain').send(ready ? 'Ready\n' : 'Not ready: no sample yet\n');
+  });
+
+  // The lifecycle API of Prometheus and Alertmanager, reload only: the same reload as SIGHUP, for
+  // Windows (which has no SIGHUP) and for anyone who wants to know whether it worked.
+  const reload = deps.reload;
+  app.all(RELOAD_PATH, (request, response, next) => {
+    if (request.method !== 'POST') {
+      response.status(405).set('Allow', 'POST').type('text/plain').send('Method Not Allowed\n');
+      return;
+    }
+    if (reload === undefined) {
+      response.status(403).type('text/plain').send('Lifecycle API is not enabled.\n');
+      return;
+    }
+    reload().then(
+      (outcome) => {
+        if (outcome.ok) response.type('text/plain').send('Reloaded\n');
+        else response.status(500).type('text/plain').send(`failed to reload config: ${outcome.reason.replace(/\s+/g, ' ').trim()}\n`);
+      },
+      next,
+    );
   });
 
   app.use((_request, response) => {

@@ -42,6 +42,8 @@ export interface Config {
     configFile?: string | undefined;
     disableExporterMetrics: boolean;
     maxRequests: number;
+    /** --web.enable-lifecycle: POST /-/reload reloads as SIGHUP does; off, it is answered 403. */
+    enableLifecycle: boolean;
   };
   kvp: {
     /** --kvp.export-keys: a regular expression over whole KVP item names; absent: no item is exported. */

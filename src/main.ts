@@ -14,7 +14,7 @@ process.on('SIGHUP', () => undefined);
 import type { Server } from 'node:http';
 import inspector from 'node:inspector';
 import type { Logger } from 'pino';
-import { createRequestListener } from './app';
+import { createRequestListener, RELOAD_PATH, type ReloadOutcome } from './app';
 import { FlagError, helpText, parseCommandLine } from './cli/flags';
 import { listenFailure } from './cli/listenAddress';
 import type { Config } from './config';
@@ -24,11 +24,12 @@ import { Diagnostics } from './document/diagnostics';
 import { decodeRawSample, parseDocument } from './document/parse';
 import { sampleManyHosts, sampleOneHost, sourceOptionsOf, type Sampling } from './hosts';
 import { createLogger } from './logger';
+import type { ConfigReloadState } from './metrics/configReload';
 import type { ExporterInfo } from './metrics/pages';
 import { ProcessMetrics } from './metrics/processMetrics';
 import { missingSettings, runtimeSettingsOf } from './runtimeSettings';
 import { createReloadableHttpServer, type HttpServerHandle } from './server/httpServer';
-import { loadWebConfig } from './server/webConfig';
+import { loadWebConfig, WebConfigError } from './server/webConfig';
 import { createSource } from './sources/createSource';
 import { VERSION } from './version';
 import { runsAsLocalSystem } from './windowsAccount';
@@ -81,10 +82,13 @@ async function listen(server: Server, config: Config): Promise<void> {
 async function serve(config: Config, logger: Logger): Promise<void> {
   // Validated before anything listens: a broken web config must not leave an open, unauthenticated port.
   const webConfig = config.web.configFile === undefined ? undefined : await loadWebConfig(config.web.configFile);
+  // The files were read just now: as a successful reload, which is what blackbox_exporter reports at start.
+  let lastReload: ConfigReloadState = { successful: true, lastSuccessSeconds: Date.now() / 1000 };
   const exporter: ExporterInfo = {
     version: VERSION,
     source: config.configFile === undefined ? config.source : 'config',
     processMetrics: config.web.disableExporterMetrics ? null : new ProcessMetrics(),
+    configReload: () => lastReload,
   };
 
   // Before anything starts: a signal that comes while the exporter starts (docker stop right after
@@ -127,25 +131,59 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     process.stdin.on('error', () => void shutdown('stdin closed'));
     process.stdin.resume();
   }
-  // SIGHUP reloads, as Prometheus and its exporters do, instead of ending the process.
-  let reloading = Promise.resolve();
-  process.on('SIGHUP', () => {
-    reloading = reloading.then(async () => {
-      if (stopping || sampling === null) return;
-      logger.info('SIGHUP: reloading');
-      await sampling.reload();
-      await http?.reloadWebConfig();
-    }).catch((error: unknown) =>
-      // A file that does not validate says so in one line; anything else is logged with its stack.
-      logger.error({ err: error instanceof HostsFileError ? undefined : error }, `SIGHUP: ${error instanceof HostsFileError ? error.message : 'reload failed'}; keeping the running configuration`),
-    );
-  });
-
+  // SIGHUP reloads, as Prometheus and its exporters do, instead of ending the process; so does
+  // POST /-/reload with --web.enable-lifecycle (Windows has no SIGHUP). One reload at a time.
   let http: HttpServerHandle | null = null;
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (trigger: string): Promise<ReloadOutcome> => {
+    const run = async (): Promise<ReloadOutcome> => {
+      // A SIGHUP while the exporter starts does nothing (the files are being read for the first time).
+      if (sampling === null) return { ok: false, reason: 'the exporter is still starting' };
+      if (stopping) return { ok: false, reason: 'the exporter is shutting down' };
+      logger.info(`${trigger}: reloading`);
+      const running = sampling;
+      const failures: string[] = [];
+      // Each file on its own: one that does not validate keeps its running configuration, the other is applied.
+      for (const [what, step] of [
+        ['hosts', () => running.reload()],
+        ['web config', async () => http?.reloadWebConfig()],
+      ] as const) {
+        try {
+          await step();
+        } catch (error) {
+          // A file that does not validate says so in one line; anything else is logged with its stack.
+          const known = error instanceof HostsFileError || error instanceof WebConfigError;
+          const reason = known ? error.message : `${what} not reloaded: ${(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''}`;
+          logger.error({ err: known ? undefined : error }, `${trigger}: ${reason}; keeping the running configuration`);
+          failures.push(reason);
+        }
+      }
+      lastReload = failures.length === 0 ? { successful: true, lastSuccessSeconds: Date.now() / 1000 } : { ...lastReload, successful: false };
+      return failures.length === 0 ? { ok: true } : { ok: false, reason: failures.join('; ') };
+    };
+    const outcome = reloading.then(run, run);
+    reloading = outcome.catch(() => undefined);
+    return outcome;
+  };
+  process.on('SIGHUP', () => void reload('SIGHUP'));
+
   sampling = config.configFile === undefined ? await sampleOneHost({ config, exporter, logger }) : await sampleManyHosts({ config, exporter, logger }, config.configFile);
   if (stopping) return;
-  const listener = createRequestListener({ telemetryPath: config.web.telemetryPath, version: VERSION, logger, ...sampling.view });
-  http = createReloadableHttpServer(listener, { webConfig, maxRequests: config.web.maxRequests, logger, webConfigFile: config.web.configFile });
+  const listener = createRequestListener({
+    telemetryPath: config.web.telemetryPath,
+    version: VERSION,
+    logger,
+    ...sampling.view,
+    ...(config.web.enableLifecycle ? { reload: () => reload(`POST ${RELOAD_PATH}`) } : {}),
+  });
+  http = createReloadableHttpServer(listener, {
+    webConfig,
+    maxRequests: config.web.maxRequests,
+    logger,
+    webConfigFile: config.web.configFile,
+    // POST reaches the app on this path alone, which answers it 403 unless --web.enable-lifecycle.
+    pathMethods: new Map([[RELOAD_PATH, ['POST']]]),
+  });
   const listening = http.server;
   server = listening;
   await listen(listening, config);

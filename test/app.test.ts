@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { createServer, get, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { RequestListener } from 'node:http';
 import pino from 'pino';
 import request from 'supertest';
-import { createRequestListener } from '../src/app';
+import { createRequestListener, type ReloadOutcome } from '../src/app';
+import type { CurrentSample } from '../src/sampling/currentSample';
 import { oneHostView } from '../src/hosts';
 import type { RawSample, SampleSource } from '../src/contract/sample';
 import { SimulatedHost } from '../src/sources/simulator/simulatedHost';
@@ -150,5 +151,113 @@ describe('HTTP app', () => {
     const { app } = await setup([]);
     const response = await request(app).get('/nope').expect(404);
     expect(response.text).toBe('Not found\n');
+  });
+});
+
+/** A published sample as /probe serves it: only the body and readiness matter to the app. */
+function published(text: string): CurrentSample {
+  const identity = Buffer.from(text, 'utf8');
+  return { body: { identity, gzip: gzipSync(identity) } } as unknown as CurrentSample;
+}
+
+/** The app over fixed publications (no sampler): one body for /metrics, hosts for /probe, and an optional reload. */
+function fixedApp(options: { metrics?: string | null; probe?: Record<string, CurrentSample | null>; reload?: () => Promise<ReloadOutcome>; telemetryPath?: string } = {}): RequestListener {
+  const metricsText = options.metrics === undefined ? 'hyperv_up 1\n' : options.metrics;
+  const body = metricsText === null ? null : published(metricsText).body;
+  const hosts = options.probe;
+  return createRequestListener({
+    telemetryPath: options.telemetryPath ?? '/metrics',
+    version: '9.9.9',
+    source: hosts === undefined ? 'replay' : 'config',
+    logger: pino({ level: 'silent' }),
+    metrics: () => body,
+    hosts: () => [],
+    ready: () => body !== null,
+    ...(hosts === undefined
+      ? {}
+      : {
+          probe: (target: string) => (Object.hasOwn(hosts, target) ? hosts[target] : undefined),
+          targets: () => Object.keys(hosts).map((name) => ({ targets: [name], labels: { __meta_hyperv_ic_origin: 'configured' } })),
+        }),
+    ...(options.reload === undefined ? {} : { reload: options.reload }),
+  });
+}
+
+describe('one router: express answers every path', () => {
+  test('/metrics: 503 "Starting" before the first publication, HEAD without a body, gzip only when taken', async () => {
+    await request(fixedApp({ metrics: null })).get('/metrics').expect(503, 'Starting\n');
+    const app = fixedApp({ metrics: 'hyperv_up 1\n' });
+    const head = await request(app).head('/metrics').expect(200);
+    expect(head.headers['content-length']).toBe(String('hyperv_up 1\n'.length));
+    const zipped = await rawGet(app, '/metrics', { 'Accept-Encoding': 'br;q=1, GZIP;q=0.5' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(zipped.body).toString()).toBe('hyperv_up 1\n');
+    const refused = await rawGet(app, '/metrics', { 'Accept-Encoding': 'gzip;q=0.0' });
+    expect(refused.headers['content-encoding']).toBeUndefined();
+    expect(refused.body.toString()).toBe('hyperv_up 1\n');
+  });
+
+  test('a telemetry path with characters express routes would read as a pattern is matched as written', async () => {
+    const app = fixedApp({ telemetryPath: '/metrics:all(*)' });
+    await request(app).get('/metrics:all(*)').expect(200, 'hyperv_up 1\n');
+    await request(app).get('/metricsX').expect(404, 'Not found\n');
+  });
+
+  test('/probe: 200 for a known host (gzip too), 503 before its first sample, 400 without one target, 404 for an unknown one', async () => {
+    const app = fixedApp({ probe: { hv01: published('hyperv_up 1\nhv01\n'), hv02: null } });
+    await request(app).get('/probe?target=hv01').expect(200, 'hyperv_up 1\nhv01\n');
+    const zipped = await rawGet(app, '/probe?target=hv01', { 'Accept-Encoding': 'gzip' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(zipped.body).toString()).toBe('hyperv_up 1\nhv01\n');
+    await request(app).head('/probe?target=hv01').expect(200);
+    await request(app).get('/probe?target=hv02').expect(503, 'Starting\n');
+    for (const query of ['', '?target=', '?target=hv01&target=hv01', '?other=hv01']) {
+      await request(app).get(`/probe${query}`).expect(400, 'Missing the target parameter: /probe?target=<host name>\n');
+    }
+    await request(app).get('/probe?target=hv09').expect(404, 'Unknown target: not a configured or discovered host\n');
+    // One host (no --config.file): no /probe, no /targets.
+    await request(fixedApp()).get('/probe?target=hv01').expect(404, 'Not found\n');
+    await request(fixedApp()).get('/targets').expect(404);
+  });
+
+  test('/targets lists the hosts for http_sd_configs', async () => {
+    const response = await request(fixedApp({ probe: { hv01: null } })).get('/targets').expect(200);
+    expect(response.headers['content-type']).toContain('application/json');
+    expect(JSON.parse(response.text)).toEqual([{ targets: ['hv01'], labels: { __meta_hyperv_ic_origin: 'configured' } }]);
+  });
+
+  test('the landing page takes ?page=', async () => {
+    const response = await request(fixedApp()).get('/?page=2').expect(200);
+    expect(response.headers['content-type']).toContain('text/html');
+  });
+});
+
+describe('POST /-/reload', () => {
+  test('without --web.enable-lifecycle: 403 "Lifecycle API is not enabled.", as Prometheus answers', async () => {
+    const response = await request(fixedApp()).post('/-/reload').expect(403);
+    expect(response.text).toBe('Lifecycle API is not enabled.\n');
+  });
+
+  test('any other method: 405 with Allow: POST, and no reload', async () => {
+    const reload = jest.fn(async (): Promise<ReloadOutcome> => ({ ok: true }));
+    const app = fixedApp({ reload });
+    for (const method of ['get', 'put', 'delete'] as const) {
+      const response = await request(app)[method]('/-/reload').expect(405);
+      expect(response.headers['allow']).toBe('POST');
+    }
+    expect(reload).not.toHaveBeenCalled();
+  });
+
+  test('200 when the reload succeeded; 500 with the one-line reason when it did not', async () => {
+    await request(fixedApp({ reload: async () => ({ ok: true }) })).post('/-/reload').expect(200, 'Reloaded\n');
+    const failed = await request(fixedApp({ reload: async () => ({ ok: false, reason: 'config file "hosts.yml", line 5: not valid YAML\n(more)' }) }))
+      .post('/-/reload')
+      .expect(500);
+    expect(failed.text).toBe('failed to reload config: config file "hosts.yml", line 5: not valid YAML (more)\n');
+  });
+
+  test('a reload that throws is a generic 500, logged, never a stack trace', async () => {
+    const response = await request(fixedApp({ reload: () => Promise.reject(new Error('secret detail')) })).post('/-/reload').expect(500);
+    expect(response.text).toBe('Internal server error\n');
   });
 });

@@ -132,6 +132,12 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Leave out the process_* and nodejs_* metrics of the exporter itself.',
   },
   { name: 'web.max-requests', type: 'integer', default: '40', min: 0, to: 'web.maxRequests', help: 'Most concurrent HTTP requests; more get 503 (0: no limit).' },
+  {
+    name: 'web.enable-lifecycle',
+    type: 'boolean',
+    to: 'web.enableLifecycle',
+    help: 'Serve POST /-/reload, which reads --web.config.file and --config.file again as SIGHUP does (off: 403).',
+  },
   { name: 'log.level', type: 'enum', values: LOG_LEVELS, default: 'info', to: 'log.level', help: 'Log level: debug, info, warn or error.' },
   { name: 'log.format', type: 'enum', values: LOG_FORMATS, default: 'json', to: 'log.format', help: 'Log format: json or pretty.' },
   { name: 'help', type: 'boolean', help: 'Show this help and exit.' },

@@ -1,3 +1,4 @@
+import { configReloadText, type ConfigReloadState } from './configReload';
 import { ExpositionWriter, gauge } from './exposition';
 import type { ProcessMetrics } from './processMetrics';
 import { buildInfoText, SAMPLING_FAMILIES, writeSamplingMetrics, type SamplingHealth } from './samplingMetrics';
@@ -8,6 +9,14 @@ export interface ExporterInfo {
   /** The `source` label of hyperv_exporter_build_info. */
   readonly source: string;
   readonly processMetrics: ProcessMetrics | null;
+  /** How the last reload of the configuration files went (main keeps it); absent: not written. */
+  readonly configReload?: () => ConfigReloadState;
+}
+
+/** What the exporter says of itself on /metrics, after the hosts' metrics: build, last reload, process. */
+async function exporterText(exporter: ExporterInfo): Promise<string> {
+  const reload = exporter.configReload === undefined ? '' : configReloadText(exporter.configReload());
+  return buildInfoText(exporter.version, exporter.source) + reload + ((await exporter.processMetrics?.text()) ?? '');
 }
 
 /** What a host body is made of. */
@@ -25,7 +34,7 @@ export function hostPage(host: HostPageInput): string {
 
 /** The /metrics body of an exporter that samples one host: that host's page, and the exporter's own metrics. */
 export async function singleHostMetricsPage(host: HostPageInput, exporter: ExporterInfo): Promise<string> {
-  return hostPage(host) + buildInfoText(exporter.version, exporter.source) + ((await exporter.processMetrics?.text()) ?? '');
+  return hostPage(host) + (await exporterText(exporter));
 }
 
 /**
@@ -42,7 +51,7 @@ export async function multiHostMetricsPage(
   for (const host of hosts) writeSamplingMetrics(sampling, host.health, { host: host.name });
   const discovery = new ExpositionWriter();
   if (clusterDiscovery !== null) discovery.sample(CLUSTER_DISCOVERY_FAMILY, '', clusterDiscovery ? 1 : 0);
-  return sampling.text(SAMPLING_FAMILIES) + discovery.text([CLUSTER_DISCOVERY_FAMILY]) + buildInfoText(exporter.version, exporter.source) + ((await exporter.processMetrics?.text()) ?? '');
+  return sampling.text(SAMPLING_FAMILIES) + discovery.text([CLUSTER_DISCOVERY_FAMILY]) + (await exporterText(exporter));
 }
 
 /** hyperv_cluster_discovery_success: only with cluster.discover, after the first read. */

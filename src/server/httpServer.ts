@@ -1,8 +1,9 @@
 /**
  * The HTTP(S) server around the exporter's request handler: TLS and client certificates from the web
  * config, basic auth, and the limits that keep an endpoint on the host network from being held or
- * flooded (GET/HEAD only, header/request/keep-alive timeouts, a cap on concurrent requests).
- * It knows nothing about the exporter's paths; the handler does.
+ * flooded (GET/HEAD only, but for the paths the caller names with their own methods; header/request/
+ * keep-alive timeouts, a cap on concurrent requests). It knows nothing else of the exporter's paths;
+ * the handler does.
  */
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
@@ -10,7 +11,7 @@ import https from 'node:https';
 import type { Logger } from 'pino';
 import { createBasicAuthVerifier, type BasicAuthVerifier } from './authBasic';
 import { clientCertificateRejection, secureServerOptions } from './tlsServerOptions';
-import { loadWebConfig, type TlsServerConfig, type WebConfig } from './webConfig';
+import { loadWebConfig, WebConfigError, type TlsServerConfig, type WebConfig } from './webConfig';
 
 export interface HttpServerTimeouts {
   /** Time a client gets to send the complete request headers (and, with TLS, to finish the handshake). */
@@ -36,19 +37,26 @@ export interface HttpServerOptions {
   readonly maxRequests: number;
   readonly logger: Logger;
   readonly timeouts?: Partial<HttpServerTimeouts> | undefined;
+  /**
+   * Paths (exactly, without the query) that take other methods than GET and HEAD, with the methods they
+   * take, e.g. `/-/reload` → POST. Every other path takes GET and HEAD only. A method a path does not
+   * take is refused with 405 before authentication, as any method was before.
+   */
+  readonly pathMethods?: ReadonlyMap<string, readonly string[]> | undefined;
 }
 
 const BASIC_AUTH_CHALLENGE = 'Basic realm="hyperv-ic-exporter", charset="UTF-8"';
-const ALLOWED_METHODS = new Set(['GET', 'HEAD']);
+const DEFAULT_METHODS: readonly string[] = ['GET', 'HEAD'];
 
 /** The server and what SIGHUP does to it. */
 export interface HttpServerHandle {
   readonly server: http.Server | https.Server;
   /**
-   * Reads the web config file again (SIGHUP) and applies it to new requests and connections: basic
-   * auth users, response headers, certificates and TLS settings. A file that does not validate, or a
-   * change that needs a new listener (TLS on or off, a client-certificate mode that changes whether one
-   * is asked for), is logged and the running configuration is kept; requests in flight are not dropped.
+   * Reads the web config file again (SIGHUP, POST /-/reload) and applies it to new requests and
+   * connections: basic auth users, response headers, certificates and TLS settings. A file that does not
+   * validate, or a change that needs a new listener (TLS on or off, a client-certificate mode that
+   * changes whether one is asked for), rejects with a WebConfigError (one line naming the file) and the
+   * running configuration is kept; requests in flight are not dropped. Without a file: nothing to do.
    */
   reloadWebConfig(): Promise<void>;
 }
@@ -88,6 +96,7 @@ export function createReloadableHttpServer(handler: http.RequestListener, option
     maxRequests: options.maxRequests,
     active: () => active,
     requestMs: timeouts.requestMs,
+    pathMethods: options.pathMethods ?? new Map(),
     logger,
   });
 
@@ -117,24 +126,17 @@ export function createReloadableHttpServer(handler: http.RequestListener, option
   const reloadWebConfig = async (): Promise<void> => {
     const path = options.webConfigFile;
     if (path === undefined) return;
-    let next: WebConfig;
-    try {
-      next = await loadWebConfig(path);
-    } catch (error) {
-      logger.error(`web config not reloaded: ${(error as Error).message}; keeping the running configuration`);
-      return;
-    }
+    // A file that does not validate rejects with its one line (WebConfigError); the caller logs it.
+    const next = await loadWebConfig(path);
     const before = active.webConfig?.tls;
     const after = next.tls;
     if ((before === undefined) !== (after === undefined)) {
-      logger.error({ webConfig: next.path }, 'web config not reloaded: turning TLS on or off needs a restart; keeping the running configuration');
-      return;
+      throw new WebConfigError(next.path, 'tls_server_config', `turning TLS ${after === undefined ? 'off' : 'on'} needs a restart`);
     }
     if (before !== undefined && after !== undefined) {
       const asked = (t: TlsServerConfig): string => `${t.clientAuthType !== 'NoClientCert'}/${t.clientAuthType === 'RequireAndVerifyClientCert'}`;
       if (asked(before) !== asked(after)) {
-        logger.error({ webConfig: next.path }, 'web config not reloaded: a client_auth_type that changes whether a certificate is asked for needs a restart; keeping the running configuration');
-        return;
+        throw new WebConfigError(next.path, 'tls_server_config.client_auth_type', 'a change of whether a client certificate is asked for needs a restart');
       }
       (server as https.Server).setSecureContext(secureServerOptions(after, timeouts.headersMs));
     }
@@ -153,6 +155,8 @@ export function createReloadableHttpServer(handler: http.RequestListener, option
 
 interface RequestGuardOptions {
   readonly maxRequests: number;
+  /** Paths with methods of their own; the others take GET and HEAD. */
+  readonly pathMethods: ReadonlyMap<string, readonly string[]>;
   /** The response headers and the verifier in force when a request arrives. */
   readonly active: () => ActiveConfig;
   readonly requestMs: number;
@@ -201,8 +205,11 @@ function guardRequests(handler: http.RequestListener, guard: RequestGuardOptions
     // that a client stops reading must still not hold the socket forever.
     response.setTimeout(guard.requestMs);
 
-    if (request.method === undefined || !ALLOWED_METHODS.has(request.method)) {
-      refuse(response, 405, { Allow: 'GET, HEAD' });
+    const url = request.url ?? '';
+    const query = url.indexOf('?');
+    const methods = guard.pathMethods.get(query === -1 ? url : url.slice(0, query)) ?? DEFAULT_METHODS;
+    if (request.method === undefined || !methods.includes(request.method)) {
+      refuse(response, 405, { Allow: methods.join(', ') });
       return;
     }
     const verifier = active.verifier;

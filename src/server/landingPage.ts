@@ -1,6 +1,7 @@
 import type { FailureReason } from '../contract/sample';
 import type { VmModel } from '../model/hostModel';
 import type { CurrentSample, SampleFailure } from '../sampling/currentSample';
+import type { ServedHost } from '../sampling/servedSamples';
 import { BACKUP_MAX_AGE_SECONDS, BOOT_GRACE_SECONDS, SEVERITIES, vmProblems, type Severity, type VmProblem } from './vmProblems';
 
 /**
@@ -11,17 +12,11 @@ import { BACKUP_MAX_AGE_SECONDS, BOOT_GRACE_SECONDS, SEVERITIES, vmProblems, typ
  * guest, a host or a config file wrote is escaped. docs/landing-page.md shows it.
  */
 
-/** A host as the landing page shows it. */
-export interface LandingHost {
-  readonly name: string;
-  readonly current: CurrentSample | null;
-}
-
 export interface LandingPageInput {
   readonly version: string;
   readonly source: string;
   readonly telemetryPath: string;
-  readonly hosts: readonly LandingHost[];
+  readonly hosts: readonly ServedHost[];
   /** --config.file: hosts are probed one by one (/probe?target=). */
   readonly multiHost: boolean;
   /** The ?page= of the request: which page of the VMs without problems (the problems are always on page 1). */
@@ -112,7 +107,7 @@ function failureHtml(failure: SampleFailure, now: Date): string {
   );
 }
 
-function hostRow(host: LandingHost, multiHost: boolean, now: Date): string {
+function hostRow(host: ServedHost, multiHost: boolean, now: Date): string {
   const current = host.current;
   const status = hostStatus(current);
   const model = current?.model ?? null;

@@ -33,7 +33,7 @@ describe('parseCommandLine', () => {
       simulator: { vms: 12, seed: 1 },
       powershell: { recycleAfterSamples: 1000 },
       sample: { intervalMs: 15_000, timeoutMs: 10_000, maxAgeMs: 300_000, fullIntervalMs: 300_000, concurrency: 4 },
-      web: { listenAddress: { host: '', port: 10062 }, telemetryPath: '/metrics', disableExporterMetrics: false, maxRequests: 40 },
+      web: { listenAddress: { host: '', port: 10062 }, telemetryPath: '/metrics', disableExporterMetrics: false, maxRequests: 40, enableLifecycle: false },
       kvp: { exportMaxPerVm: 32 },
       log: { level: 'info', format: 'json' },
     });
@@ -79,6 +79,7 @@ describe('parseCommandLine', () => {
       '--kvp.export-max-per-vm=8',
       '--web.config.file=web.yml',
       '--web.max-requests=0',
+      '--web.enable-lifecycle',
     ]);
     expect(c).toMatchObject({
       configFile: 'hosts.yml',
@@ -86,7 +87,7 @@ describe('parseCommandLine', () => {
       powershell: { path: '/opt/pwsh', recycleAfterSamples: 5 },
       sample: { fullIntervalMs: 0, concurrency: 2 },
       kvp: { exportKeys: 'Ip.*', exportMaxPerVm: 8 },
-      web: { configFile: 'web.yml', maxRequests: 0 },
+      web: { configFile: 'web.yml', maxRequests: 0, enableLifecycle: true },
     });
   });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COLLECTORS } from '../../src/metrics/collectors';
+import { CONFIG_RELOAD_FAMILIES } from '../../src/metrics/configReload';
 import { CLUSTER_DISCOVERY_FAMILY } from '../../src/metrics/pages';
 import { BUILD_INFO_FAMILY, SAMPLING_FAMILIES } from '../../src/metrics/samplingMetrics';
 import { SEEN_SINCE_FAMILY } from '../../src/metrics/seenSince';
@@ -12,7 +13,7 @@ describe('docs/metrics.md', () => {
   const documented = new Set(tableRows.map((line) => /^\| `(hyperv_\w+)`/.exec(line)?.[1]));
 
   test('documents every metric the exporter exposes, with its type', () => {
-    const exposed = [...COLLECTORS.flatMap((collector) => collector.families), ...SAMPLING_FAMILIES, BUILD_INFO_FAMILY, SEEN_SINCE_FAMILY, CLUSTER_DISCOVERY_FAMILY].map((family) => ({ name: family.name, type: family.type }));
+    const exposed = [...COLLECTORS.flatMap((collector) => collector.families), ...SAMPLING_FAMILIES, BUILD_INFO_FAMILY, SEEN_SINCE_FAMILY, CLUSTER_DISCOVERY_FAMILY, ...CONFIG_RELOAD_FAMILIES].map((family) => ({ name: family.name, type: family.type }));
     for (const { name, type } of exposed) {
       const row = tableRows.find((line) => line.startsWith(`| \`${name}\` |`));
       expect(row).toBeDefined();

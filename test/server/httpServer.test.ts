@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
-import { createHttpServer, type HttpServerOptions } from '../../src/server/httpServer';
-import { loadWebConfig, type WebConfig } from '../../src/server/webConfig';
+import { createHttpServer, createReloadableHttpServer, type HttpServerOptions } from '../../src/server/httpServer';
+import { loadWebConfig, WebConfigError, type WebConfig } from '../../src/server/webConfig';
 import { connectRaw, curl, send, type ClientOptions, type ClientResponse } from './tls/testClients';
 import { CLIENT_SAN, createTestPki, type TestPki } from './tls/testPki';
 
@@ -177,6 +177,77 @@ function holdingHandler(): { handler: http.RequestListener; held: http.ServerRes
     },
   };
 }
+
+describe('paths with methods of their own (POST /-/reload)', () => {
+  const RELOAD = new Map([['/-/reload', ['POST']]]);
+
+  it('lets POST through for exactly that path, and refuses it everywhere else', async () => {
+    const handler = jest.fn(answerOk);
+    const { url } = await start(handler, { pathMethods: RELOAD });
+
+    expect(await send(`${url}/-/reload`, { method: 'POST' })).toMatchObject({ status: 200, body: 'ok POST /-/reload' });
+    expect(await send(`${url}/-/reload?now=1`, { method: 'POST' })).toMatchObject({ status: 200, body: 'ok POST /-/reload?now=1' });
+    for (const path of ['/metrics', '/-/reload/', '/-/RELOAD', '/-/%72eload', '/']) {
+      const response = await send(`${url}${path}`, { method: 'POST', body: 'x=1' });
+      expect({ path, status: response.status, allow: response.headers.allow }).toEqual({ path, status: 405, allow: 'GET, HEAD' });
+    }
+    // The path takes POST only: GET, HEAD and the rest are refused before the handler.
+    for (const method of ['GET', 'HEAD', 'PUT', 'DELETE']) {
+      const response = await send(`${url}/-/reload`, { method });
+      expect({ method, status: response.status, allow: response.headers.allow }).toEqual({ method, status: 405, allow: 'POST' });
+    }
+    expect(await send(`${url}/metrics`)).toMatchObject({ status: 200, body: 'ok GET /metrics' });
+    expect(handler).toHaveBeenCalledTimes(3);
+  });
+
+  it('without it, POST is refused on every path, as before', async () => {
+    const handler = jest.fn(answerOk);
+    const { url } = await start(handler);
+    expect(await send(`${url}/-/reload`, { method: 'POST' })).toMatchObject({ status: 405, body: 'Method Not Allowed\n' });
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it('keeps basic auth in front of it: an unauthenticated POST gets 401 and never reaches the handler', async () => {
+    const handler = jest.fn(answerOk);
+    const config = await webConfig(`basic_auth_users:\n  admin: '${bcrypt.hashSync('admin-password', 4)}'\n`);
+    const { url } = await start(handler, { webConfig: config, pathMethods: RELOAD });
+
+    expect(await send(`${url}/-/reload`, { method: 'POST' })).toMatchObject({ status: 401 });
+    expect(await send(`${url}/-/reload`, { method: 'POST', headers: { authorization: basic('admin', 'wrong') } })).toMatchObject({ status: 401 });
+    expect(handler).not.toHaveBeenCalled();
+    expect(await send(`${url}/-/reload`, { method: 'POST', headers: { authorization: basic('admin', 'admin-password') } })).toMatchObject({
+      status: 200,
+      body: 'ok POST /-/reload',
+    });
+  });
+});
+
+describe('reloadWebConfig', () => {
+  it('applies a valid file; a broken one, or TLS turned on, rejects with one line naming the file and keeps the running users', async () => {
+    const path = join(pki.directory, 'http-server-reload.yml');
+    writeFileSync(path, `basic_auth_users:\n  alice: '${bcrypt.hashSync('a', 4)}'\n`);
+    const handle = createReloadableHttpServer(answerOk, { maxRequests: 40, logger: silentLogger, webConfig: await loadWebConfig(path), webConfigFile: path });
+    runningServers.add(handle.server as http.Server);
+    await new Promise<void>((resolve) => handle.server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(handle.server.address() as AddressInfo).port}`;
+    const as = async (user: string, password: string): Promise<number> => (await send(`${url}/metrics`, { headers: { authorization: basic(user, password) } })).status;
+    expect(await as('alice', 'a')).toBe(200);
+
+    writeFileSync(path, `basic_auth_users:\n  bob: '${bcrypt.hashSync('b', 4)}'\n`);
+    await handle.reloadWebConfig();
+    expect([await as('alice', 'a'), await as('bob', 'b')]).toEqual([401, 200]);
+
+    writeFileSync(path, 'basic_auth_users:\n  alice: [\n');
+    const broken = await handle.reloadWebConfig().then(() => null, (error: unknown) => error);
+    expect(broken).toBeInstanceOf(WebConfigError);
+    expect((broken as Error).message).toMatch(/^web config ".*http-server-reload\.yml": \(yaml\): [^\n]+$/);
+
+    writeFileSync(path, `tls_server_config:\n  cert_file: ${pki.path('serverCertificate')}\n  key_file: ${pki.path('serverKey')}\nbasic_auth_users:\n  alice: '${bcrypt.hashSync('a', 4)}'\n`);
+    const tls = await handle.reloadWebConfig().then(() => null, (error: unknown) => error);
+    expect((tls as Error).message).toBe(`web config "${path}": tls_server_config: turning TLS on needs a restart`);
+    expect([await as('alice', 'a'), await as('bob', 'b')]).toEqual([401, 200]);
+  });
+});
 
 describe('--web.max-requests', () => {
   it('answers 503 at once above the limit, and serves again when requests finish', async () => {

@@ -6,7 +6,8 @@ import { oneHostView } from '../../src/hosts';
 import { NO_SAMPLE_YET } from '../../src/metrics/samplingMetrics';
 import type { HostModel, VmModel } from '../../src/model/hostModel';
 import type { CurrentSample } from '../../src/sampling/currentSample';
-import { landingPage, VMS_PER_PAGE, type LandingHost } from '../../src/server/landingPage';
+import { landingPage, VMS_PER_PAGE } from '../../src/server/landingPage';
+import type { ServedHost } from '../../src/sampling/servedSamples';
 import { vmProblems } from '../../src/server/vmProblems';
 import { SimulatedHost } from '../../src/sources/simulator/simulatedHost';
 import { processSample } from '../helpers/pipeline';
@@ -45,7 +46,7 @@ function current(model: HostModel | null, changes: Partial<CurrentSample> = {}):
   };
 }
 
-function render(hosts: readonly LandingHost[], options: { multiHost?: boolean; page?: string } = {}): string {
+function render(hosts: readonly ServedHost[], options: { multiHost?: boolean; page?: string } = {}): string {
   return landingPage({ version: '9.9.9', source: options.multiHost === true ? 'config' : 'simulator', telemetryPath: '/metrics', hosts, multiHost: options.multiHost ?? false, page: options.page, now: new Date(NOW) });
 }
 

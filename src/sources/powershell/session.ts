@@ -3,13 +3,28 @@ import { readFileSync } from 'node:fs';
 import { InvocationError, PowerShell } from 'node-powershell';
 import type { InvocationResult } from 'node-powershell';
 import { SampleError } from '../../contract/sample';
+import { COLLECT_QUERIES } from '../../document/classes';
 import { cleanShellOutput } from './classify';
 import { powerShellStringExpression } from './quoting';
 
 /**
  * One PowerShell process with collect.ps1 loaded: started, asked, and ended. It knows nothing about
- * samples, reasons or restart policy; powershellSource.ts decides those.
+ * samples, reasons or restart policy; worker.ts decides those (with classify.ts).
  */
+
+/**
+ * The most bytes one command may write to stdout, node-powershell's two delimiter lines included. The
+ * protocol's answers are one short line (the file a sample was written to, collect.ps1's error object,
+ * the session's start-up answer, a failover cluster's at most 64 nodes); the sample document itself comes
+ * through a file. Past this, the command's output is not what collect.ps1 writes: reading stops at once,
+ * the command fails with output_unparseable and the caller replaces the process (docs/limits.md).
+ * node-powershell would otherwise gather all of it, in time quadratic in its size (10 MiB written in
+ * 64 KiB pieces took 8 s on the 2-core test machine; 50 MB ran into the sample timeout, counted as one).
+ */
+export const MAX_COMMAND_STDOUT_BYTES = 64 * 1024;
+
+/** node-powershell's first line of a command's output: its 16-character delimiter. */
+const DELIMITER_LINE = /^[0-9A-Za-z]{16}\r?\n/;
 
 /** Rejection of `invoke`/`load` when the caller's signal aborted; the caller must dispose the session. */
 export class SessionAbortedError extends Error {
@@ -75,8 +90,8 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 /**
  * The one line sent when a process starts. UTF-8 output without a byte-order mark (Windows PowerShell
  * otherwise writes the OEM code page, garbling any non-ASCII text); plain-text rendering so that
- * PowerShell 7 adds no colour codes; then the stand-in modules, collect.ps1, and a reply that proves
- * the script loaded.
+ * PowerShell 7 adds no colour codes; then the stand-in modules, collect.ps1, the classes it is to
+ * query (buildQueriesCommand), and a reply that proves the script loaded.
  */
 export function buildInitCommand(scriptPath: string, preloadModules: readonly string[]): string {
   const parts = [
@@ -88,9 +103,20 @@ export function buildInitCommand(scriptPath: string, preloadModules: readonly st
       (modulePath) => `Import-Module -Name ${powerShellStringExpression(modulePath)} -Force -DisableNameChecking -ErrorAction Stop`,
     ),
     `. ${powerShellStringExpression(scriptPath)}`,
+    buildQueriesCommand(),
     'Get-HyperVIcSessionInfo',
   ];
   return parts.join('; ');
+}
+
+/** What hands collect.ps1 the classes to query (COLLECT_QUERIES): one quoted JSON literal, data and never code. */
+export function buildQueriesCommand(): string {
+  return `Set-HyperVIcQueries -Json ${powerShellStringExpression(JSON.stringify(COLLECT_QUERIES))}`;
+}
+
+function excerptOf(text: string, maxLength = 200): string {
+  const oneLine = cleanShellOutput(text).replace(/\s+/g, ' ');
+  return oneLine.length <= maxLength ? oneLine : `${oneLine.slice(0, maxLength)}…`;
 }
 
 function parseSessionInfo(raw: string): SessionInfo {
@@ -144,6 +170,12 @@ export class PowerShellSession {
   private exitDescription: string | undefined;
   private disposal: Promise<void> | undefined;
   private info: SessionInfo | undefined;
+  /** Bytes of stdout read since the current command was sent, and the first of them (for the error). */
+  private stdoutBytes = 0;
+  private stdoutHead = '';
+  /** Fails the command in flight; set while one is. */
+  private failCommand: ((error: SampleError) => void) | undefined;
+  private stdoutOverflowed = false;
 
   private constructor(
     private readonly shell: PowerShell,
@@ -156,6 +188,27 @@ export class PowerShellSession {
     child?.once('error', (error) => {
       this.exitDescription ??= `spawn error: ${error.message}`;
     });
+    // Beside node-powershell's own reader (which pauses the stream between commands, so that what comes
+    // meanwhile counts towards the next one): counts what each command writes and stops at the bound.
+    child?.stdout?.on('data', (chunk: string | Buffer) => this.countStdout(chunk));
+  }
+
+  private countStdout(chunk: string | Buffer): void {
+    if (this.stdoutOverflowed) return;
+    this.stdoutBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.length;
+    if (this.stdoutHead.length < 400) this.stdoutHead += chunk.toString().slice(0, 400);
+    if (this.stdoutBytes <= MAX_COMMAND_STDOUT_BYTES) return;
+    this.stdoutOverflowed = true;
+    // Not one more byte: node-powershell's reader is piped from this stream and ends with it. The process
+    // can no longer answer; the caller disposes it.
+    this.child?.stdout?.destroy();
+    const head = excerptOf(this.stdoutHead.replace(DELIMITER_LINE, ''));
+    this.failCommand?.(
+      new SampleError(
+        'output_unparseable',
+        `PowerShell wrote more than ${MAX_COMMAND_STDOUT_BYTES} bytes to stdout for one command, whose answer is one short line; reading stopped there. It began: ${head}`,
+      ),
+    );
   }
 
   /**
@@ -220,7 +273,11 @@ export class PowerShellSession {
     return this.exitDescription;
   }
 
-  /** Runs one single-line command and returns its stdout (node-powershell rejects on any stderr text). */
+  /**
+   * Runs one single-line command and returns its stdout (node-powershell rejects on any stderr text).
+   * More than MAX_COMMAND_STDOUT_BYTES of stdout rejects with an output_unparseable SampleError at once;
+   * the caller then disposes the session.
+   */
   async invoke(command: string, signal: AbortSignal): Promise<string> {
     const result = await this.invokeRaw(command, signal);
     return result.raw;
@@ -228,12 +285,20 @@ export class PowerShellSession {
 
   private async invokeRaw(command: string, signal: AbortSignal): Promise<InvocationResult> {
     if (this.disposal !== undefined) throw new InvocationError('invoke called after process exited');
+    if (this.stdoutOverflowed) throw new SampleError('output_unparseable', 'this PowerShell process wrote too much to stdout before and no longer answers; it must be replaced');
+    this.stdoutBytes = 0;
+    this.stdoutHead = '';
+    // Rejects when the command writes more than MAX_COMMAND_STDOUT_BYTES to stdout.
+    const overflow = new Promise<never>((_resolve, reject) => {
+      this.failCommand = reject;
+    });
     const invocation = this.shell.invoke(command);
     // After an abort nobody awaits the invocation any more; its eventual rejection is expected.
     invocation.catch(() => undefined);
     try {
-      return await abortable(invocation, signal);
+      return await abortable(Promise.race([invocation, overflow]), signal);
     } finally {
+      this.failCommand = undefined;
       // node-powershell keeps every invocation, stdout included, in `history` and never trims it.
       this.shell.history.length = 0;
     }

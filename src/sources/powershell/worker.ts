@@ -76,12 +76,15 @@ export class PowerShellWorker {
     try {
       raw = await session.invoke(command, signal);
     } catch (error) {
+      // A SampleError is the session's own verdict (too much on stdout), whether or not the process has exited since.
       const failure =
         error instanceof SessionAbortedError
           ? this.interruptedError(`PowerShell process ${String(session.pid)} is being replaced`)
-          : session.exited
-            ? this.exitedError(session, 'during the sample', error)
-            : classifyShellFailure(error, this.options.executable);
+          : error instanceof SampleError
+            ? error
+            : session.exited
+              ? this.exitedError(session, 'during the sample', error)
+              : classifyShellFailure(error, this.options.executable);
       this.fail(failure, session);
       throw failure;
     }
