@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Set by the release bundle (scripts/release/bundle.js): a bundle has no package.json beside it. */
+/** Set by the release bundle (scripts/packaging/bundle.js): a bundle has no package.json beside it. */
 declare const HYPERV_IC_EXPORTER_BUNDLED_VERSION: string | undefined;
 
 /** The package version: written into the release bundle, else read from the package.json beside dist/. */

@@ -53,7 +53,8 @@ export async function ensureRelease(): Promise<Release> {
   }
   try {
     const outcome = await new Promise<{ ok: boolean; log: string }>((resolve) => {
-      execFile('npm', ['run', '--silent', 'release'], { cwd: REPOSITORY_ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 }, (error, stdout, stderr) =>
+      // The script itself, not `npm run release`: that would build dist/ again while other test files run it (npm test built it).
+      execFile(process.execPath, ['scripts/packaging/release.js'], { cwd: REPOSITORY_ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 }, (error, stdout, stderr) =>
         resolve({ ok: error === null, log: `${stdout}${stderr}` }),
       );
     });

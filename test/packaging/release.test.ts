@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startExporter } from '../helpers/exporterProcess';
+import { linkedPaths } from '../helpers/markdownLinks';
 import { ensureRelease, type Release } from '../helpers/release';
 import { describeWithTools, toolPath } from '../helpers/testTools';
 
@@ -14,7 +15,7 @@ import { describeWithTools, toolPath } from '../helpers/testTools';
  * original, and that the bundle runs. The Windows side (node.exe, the launcher, the service, the
  * MSI under Wine) is in test/windows/.
  */
-const pins = JSON.parse(readFileSync(join(__dirname, '../../scripts/release/pins.json'), 'utf8')) as { node: { version: string; nodeExeSha256: string } };
+const pins = JSON.parse(readFileSync(join(__dirname, '../../scripts/packaging/pins.json'), 'utf8')) as { node: { version: string; nodeExeSha256: string } };
 const ZIP_BUDGET_BYTES = 60_000_000;
 
 describeWithTools(['dotnet', 'osslsigncode', 'zip', 'unzip', 'wixl', 'msibuild'], 'npm run release', () => {
@@ -55,6 +56,14 @@ describeWithTools(['dotnet', 'osslsigncode', 'zip', 'unzip', 'wixl', 'msibuild']
     expect(zipEntries.filter((entry) => /node_modules|\.ts$|\.pdb$|\/obj\/|\/bin\//.test(entry))).toEqual([]);
   });
 
+  test('the folder holds every file (or folder) that README and docs/ link to, where the links lead', () => {
+    const linked = linkedPaths();
+    expect(linked.length).toBeGreaterThan(10);
+    // LICENSE ships as LICENSE.txt, the name Windows opens.
+    const missing = linked.filter((target) => !existsSync(join(release.stageDir, target === 'LICENSE' ? 'LICENSE.txt' : target)));
+    expect(missing).toEqual([]);
+  });
+
   test(`the zip is at most 60 MB`, () => {
     const size = readFileSync(release.zip).length;
     expect(size).toBeLessThanOrEqual(ZIP_BUDGET_BYTES);
@@ -68,7 +77,7 @@ describeWithTools(['dotnet', 'osslsigncode', 'zip', 'unzip', 'wixl', 'msibuild']
     const scratch = mkdtempSync(join(tmpdir(), 'hvic-node-exe-'));
     try {
       writeFileSync(join(scratch, 'node.exe'), exe);
-      const root = join(__dirname, '../../scripts/release/microsoft-identity-verification-root-2020.pem');
+      const root = join(__dirname, '../../scripts/packaging/microsoft-identity-verification-root-2020.pem');
       const report = execFileSync(toolPath('osslsigncode'), ['verify', '-CAfile', root, '-TSA-CAfile', root, '-ignore-cdp', '-ignore-crl', '-in', join(scratch, 'node.exe')], { encoding: 'utf8' });
       expect(report).toMatch(/^Signature verification: ok$/m);
       expect(report).toContain('O=OpenJS Foundation/CN=OpenJS Foundation');

@@ -11,7 +11,7 @@ import { describeWithWine, freePort, runWindows, startWineserver, stopWineserver
  * console. Under Wine `process.platform` is win32, so these are the exporter's Windows code paths:
  * the default source (powershell), powershell.exe started through node-powershell, Windows paths.
  */
-const pins = JSON.parse(readFileSync(join(__dirname, '../../scripts/release/pins.json'), 'utf8')) as { node: { version: string } };
+const pins = JSON.parse(readFileSync(join(__dirname, '../../scripts/packaging/pins.json'), 'utf8')) as { node: { version: string } };
 
 describeWithWine(['unzip', 'dotnet', 'osslsigncode', 'zip', 'wixl', 'msibuild'], 'the zip under Wine', () => {
   let release: Release;

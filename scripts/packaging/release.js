@@ -5,7 +5,7 @@
 //   hyperv-ic-exporter-<version>-windows-amd64.zip    that folder, zipped
 //   hyperv-ic-exporter-<version>-windows-amd64.msi    the same files, a Windows service, upgrades in place
 //   SHA256SUMS
-// Every download is pinned (scripts/release/pins.json) and checked before it is used; node.exe must
+// Every download is pinned (scripts/packaging/pins.json) and checked before it is used; node.exe must
 // also carry the OpenJS Foundation's Authenticode signature. Needs: node, npm, the .NET SDK (the
 // service host), osslsigncode, zip, wixl and msibuild (scripts/install-test-tools.sh installs them).
 const { execFileSync } = require('node:child_process');
@@ -13,6 +13,8 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { collectLicences } = require('./licences');
+// The runtime settings are read from the bundle's first line by the exporter's own reader (npm run release builds dist/ first).
+const { runtimeSettingsOf } = require('../../dist/runtimeSettings');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CACHE = path.join(ROOT, '.cache', 'release');
@@ -60,7 +62,7 @@ function registryTarball(name, version, integrity) {
   const actual = crypto.createHash(algorithm).update(fs.readFileSync(file)).digest('base64');
   if (actual !== expected) {
     fs.rmSync(file);
-    throw new ReleaseError(`${name}@${version}: integrity ${algorithm}-${actual} is not the pinned ${integrity} (scripts/release/pins.json); the cached file was removed`);
+    throw new ReleaseError(`${name}@${version}: integrity ${algorithm}-${actual} is not the pinned ${integrity} (scripts/packaging/pins.json); the cached file was removed`);
   }
   return file;
 }
@@ -131,13 +133,6 @@ function bundle() {
   return result.metafile;
 }
 
-/** The node options of the bundle's first line, e.g. ['--max-semi-space-size=8', …]. */
-function nodeOptions() {
-  const first = fs.readFileSync(path.join(STAGE, 'hyperv-ic-exporter.js'), 'utf8').split('\n', 1)[0];
-  const words = first.replace(/^#!\/usr\/bin\/env -S /, '').split(/\s+/);
-  return words.slice(words.indexOf('node') + 1).filter((word) => word !== '');
-}
-
 /** hyperv-ic-exporter.cmd: the exporter in this console, with its runtime settings; arguments passed on. */
 function launcher() {
   const text = [
@@ -146,7 +141,7 @@ function launcher() {
     'rem Arguments are passed on, e.g.:  hyperv-ic-exporter.cmd --web.listen-address=:10062',
     'rem Ctrl+C stops it. As a Windows service it runs through hyperv-ic-exporter-service.exe instead.',
     'setlocal',
-    `"%~dp0node.exe" ${nodeOptions().join(' ')} "%~dp0hyperv-ic-exporter.js" %*`,
+    `"%~dp0node.exe" ${runtimeSettingsOf(path.join(STAGE, 'hyperv-ic-exporter.js')).nodeOptions.join(' ')} "%~dp0hyperv-ic-exporter.js" %*`,
     'exit /b %ERRORLEVEL%',
     '',
   ].join('\r\n');
@@ -169,7 +164,9 @@ function companions(metafile) {
   copy('prometheus/alerts.yml', 'prometheus/alerts.yml');
   copy('prometheus/prometheus.yml', 'prometheus/prometheus.yml');
   copy('prometheus/prometheus-probe.yml', 'prometheus/prometheus-probe.yml');
+  copy('prometheus/alertmanager.yml', 'prometheus/alertmanager.yml');
   copy('grafana/dashboards', 'grafana/dashboards');
+  copy('grafana/provisioning', 'grafana/provisioning');
   copy('examples/hosts.yml', 'examples/hosts.yml');
   copy('schema', 'schema');
   collectLicences(ROOT, metafile, path.join(STAGE, 'licenses'));
