@@ -25,6 +25,27 @@ problem() {
 # The first x.y.z in a program's version output, or nothing.
 version_of() { "$@" 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1 || true; }
 
+# Installs Debian packages as root, quietly. Where it cannot (not root, or no apt-get) or apt-get fails,
+# says so through `problem` (which ends the script under CI=true) with apt's first error line, and
+# returns 1. The first argument names the packages in that line.
+apt_install() {
+  local label=$1
+  shift
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    problem "$label: not installed at the pinned versions, and this is not root on Debian; run as root: apt-get install -y --no-install-recommends $*"
+    return 1
+  fi
+  say "installing $* (Debian packages)"
+  local log
+  log=$(mktemp)
+  if ! { timeout 600 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends "$@"; } >"$log" 2>&1; then
+    problem "$label: apt-get failed: $(grep -E '^(E|W):' "$log" | head -n 1 | cut -c1-200)"
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
+
 debian_versions_ok() {
   command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null &&
     command -v docker-compose >/dev/null &&
@@ -39,20 +60,7 @@ install_debian_packages() {
     say "prometheus $PROMETHEUS_VERSION, alertmanager $ALERTMANAGER_VERSION and docker-compose $DOCKER_COMPOSE_VERSION are installed"
     return
   fi
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    problem "prometheus/alertmanager/docker-compose: not installed at the pinned versions, and this is not root on Debian; run as root: apt-get install -y --no-install-recommends prometheus prometheus-alertmanager docker-compose"
-    return
-  fi
-  say "installing prometheus, prometheus-alertmanager and docker-compose (Debian packages)"
-  local log
-  log=$(mktemp)
-  if ! { timeout 600 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends \
-    prometheus prometheus-alertmanager docker-compose; } >"$log" 2>&1; then
-    problem "prometheus/alertmanager/docker-compose: apt-get failed: $(grep -E '^(E|W):' "$log" | head -n 1 | cut -c1-200)"
-    rm -f "$log"
-    return
-  fi
-  rm -f "$log"
+  apt_install prometheus/alertmanager/docker-compose prometheus prometheus-alertmanager docker-compose || return 0
   # The packages start services on Debian; the tests start their own instances on free ports.
   (systemctl stop prometheus prometheus-alertmanager 2>/dev/null || service prometheus stop 2>/dev/null || true) >/dev/null 2>&1
   local tool got want
@@ -138,19 +146,7 @@ install_release_packages() {
     say "${names[*]} are installed"
     return
   fi
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    problem "${names[*]}: not installed at the pinned versions, and this is not root on Debian; run as root: apt-get install -y --no-install-recommends ${names[*]}"
-    return
-  fi
-  say "installing ${names[*]} (Debian packages)"
-  local log
-  log=$(mktemp)
-  if ! { timeout 600 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends "${names[@]}"; } >"$log" 2>&1; then
-    problem "${names[*]}: apt-get failed: $(grep -E '^(E|W):' "$log" | head -n 1 | cut -c1-200)"
-    rm -f "$log"
-    return
-  fi
-  rm -f "$log"
+  apt_install "${names[*]}" "${names[@]}" || return 0
   for entry in $(release_packages); do
     local package=${entry%%:*} want=${entry#*:} got
     got=$(debian_upstream_version "$package")
