@@ -361,9 +361,16 @@ describe('basic auth', () => {
 
   beforeAll(async () => {
     const hash = bcrypt.hashSync(password, 12);
-    const startedAt = Date.now();
+    // One comparison's time, warm (the first call also compiles bcryptjs, and took 650 ms against
+    // 260 ms for the server's comparisons in a loaded CI run): the median of three after one.
     bcrypt.compareSync('not the password', hash);
-    bcryptMs = Date.now() - startedAt;
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const startedAt = Date.now();
+      bcrypt.compareSync('not the password', hash);
+      times.push(Date.now() - startedAt);
+    }
+    bcryptMs = [...times].sort((a, b) => a - b)[1] ?? 0;
     config = await webConfig(`basic_auth_users:\n  prometheus: '${hash}'\n  other: '${bcrypt.hashSync('x', 4)}'\n`);
   });
 
