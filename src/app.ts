@@ -1,9 +1,10 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse, type RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { CONTENT_TYPE } from './metrics/exposition';
 import type { Body } from './sampling/currentSample';
 import type { ServedSamples } from './sampling/servedSamples';
+import type { RequestClasses } from './server/httpServer';
 import { landingPage } from './server/landingPage';
 
 export type { TargetGroup } from './sampling/servedSamples';
@@ -57,8 +58,28 @@ function literalRoute(path: string): string {
  * The request listener main serves: the express app, which routes every request (scrapes included;
  * what that costs against a bare node:http server is measured in docs/performance.md).
  */
-export function createRequestListener(deps: AppDependencies): RequestListener {
+export function createRequestListener(deps: AppDependencies): RequestListener & express.Express {
   return createApp(deps);
+}
+
+/**
+ * The classes for the server to make each request and response of, so that they have `app`'s
+ * prototypes from the start. Express gives every request and response its own prototypes
+ * (Object.setPrototypeOf in app.handle); on an object that already has them that is a no-op, where a
+ * changed prototype makes V8 leave its fast paths for node's HTTP code: about 80 µs of CPU per request,
+ * most of what express costs a scrape (docs/performance.md). Every request is still routed by express.
+ */
+export function requestClassesOf(app: express.Express): RequestClasses {
+  // node constructs these with `new`; they run node's own constructors on objects of express's prototypes.
+  function AppRequest(this: IncomingMessage, ...args: ConstructorParameters<typeof IncomingMessage>): void {
+    IncomingMessage.apply(this, args);
+  }
+  AppRequest.prototype = app.request;
+  function AppResponse(this: ServerResponse, ...args: ConstructorParameters<typeof ServerResponse>): void {
+    ServerResponse.apply(this, args);
+  }
+  AppResponse.prototype = app.response;
+  return { IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse };
 }
 
 /**

@@ -14,7 +14,7 @@ process.on('SIGHUP', () => undefined);
 import type { Server } from 'node:http';
 import inspector from 'node:inspector';
 import type { Logger } from 'pino';
-import { createRequestListener, RELOAD_PATH, type ReloadOutcome } from './app';
+import { createRequestListener, RELOAD_PATH, requestClassesOf, type ReloadOutcome } from './app';
 import { FlagError, helpText, parseCommandLine } from './cli/flags';
 import { listenFailure } from './cli/listenAddress';
 import type { Config } from './config';
@@ -169,20 +169,21 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 
   sampling = config.configFile === undefined ? await sampleOneHost({ config, exporter, logger }) : await sampleManyHosts({ config, exporter, logger }, config.configFile);
   if (stopping) return;
-  const listener = createRequestListener({
+  const app = createRequestListener({
     telemetryPath: config.web.telemetryPath,
     version: VERSION,
     logger,
     ...sampling.view,
     ...(config.web.enableLifecycle ? { reload: () => reload(`POST ${RELOAD_PATH}`) } : {}),
   });
-  http = createReloadableHttpServer(listener, {
+  http = createReloadableHttpServer(app, {
     webConfig,
     maxRequests: config.web.maxRequests,
     logger,
     webConfigFile: config.web.configFile,
     // POST reaches the app on this path alone, which answers it 403 unless --web.enable-lifecycle.
     pathMethods: new Map([[RELOAD_PATH, ['POST']]]),
+    requestClasses: requestClassesOf(app),
   });
   const listening = http.server;
   server = listening;

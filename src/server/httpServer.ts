@@ -43,7 +43,12 @@ export interface HttpServerOptions {
    * take is refused with 405 before authentication, as any method was before.
    */
   readonly pathMethods?: ReadonlyMap<string, readonly string[]> | undefined;
+  /** The classes each request and response is made of (node's own by default): see app.ts's requestClassesOf. */
+  readonly requestClasses?: RequestClasses | undefined;
 }
+
+/** The classes node's HTTP server makes each request and response of. */
+export type RequestClasses = Required<Pick<http.ServerOptions, 'IncomingMessage' | 'ServerResponse'>>;
 
 const BASIC_AUTH_CHALLENGE = 'Basic realm="hyperv-ic-exporter", charset="UTF-8"';
 const DEFAULT_METHODS: readonly string[] = ['GET', 'HEAD'];
@@ -101,6 +106,7 @@ export function createReloadableHttpServer(handler: http.RequestListener, option
   });
 
   const httpOptions: http.ServerOptions = {
+    ...options.requestClasses,
     headersTimeout: timeouts.headersMs,
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
