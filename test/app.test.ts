@@ -5,7 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { RequestListener } from 'node:http';
 import pino from 'pino';
 import request from 'supertest';
-import { createRequestListener, type ReloadOutcome } from '../src/app';
+import { createRequestListener, requestClassesOf, type ReloadOutcome } from '../src/app';
 import type { CurrentSample } from '../src/sampling/currentSample';
 import { oneHostView } from '../src/hosts';
 import type { RawSample, SampleSource } from '../src/contract/sample';
@@ -224,6 +224,36 @@ describe('one router: express answers every path', () => {
     const response = await request(fixedApp({ probe: { hv01: null } })).get('/targets').expect(200);
     expect(response.headers['content-type']).toContain('application/json');
     expect(JSON.parse(response.text)).toEqual([{ targets: ['hv01'], labels: { __meta_hyperv_ic_origin: 'configured' } }]);
+  });
+
+  test("with requestClassesOf, the server makes requests and responses of express's prototypes: express's own prototype change is a no-op, and every path still answers", async () => {
+    const app = createRequestListener({
+      telemetryPath: '/metrics',
+      version: '9.9.9',
+      logger: pino({ level: 'silent' }),
+      source: 'config',
+      metrics: () => published('hyperv_up 1\n').body,
+      hosts: () => [],
+      ready: () => true,
+      probe: (target) => (target === 'hv01' ? published('hv01\n') : undefined),
+    });
+    const seen: boolean[] = [];
+    const server = createServer(requestClassesOf(app), (req, res) => {
+      seen.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response);
+      app(req, res);
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      await request(server).get('/metrics').expect(200, 'hyperv_up 1\n');
+      await request(server).get('/probe?target=hv01').expect(200, 'hv01\n');
+      await request(server).get('/probe?target=hv02').expect(404);
+      await request(server).get('/nowhere').expect(404, 'Not found\n');
+      const zipped = await request(server).get('/metrics').set('Accept-Encoding', 'gzip').expect(200);
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(seen).toEqual([true, true, true, true, true]);
+    } finally {
+      server.close();
+    }
   });
 
   test('the landing page takes ?page=', async () => {
