@@ -2,22 +2,14 @@
  * A flood of bad logins against basic auth must not starve scrapes with the right password.
  *
  * A real server (createHttpServer, cost-10 bcrypt hashes, --web.max-requests 40) gets ~400
- * concurrent connections guessing passwords from a child process (a new connection per request,
- * `Connection: close`); meanwhile two scrapers with the right password open a new connection for
- * every request:
- * - Prometheus on another host, as the real user the flood guesses for (its connections come from
- *   127.0.0.2, still loopback: the server listens on 127.0.0.1 only);
- * - a second configured user on the flood's own address.
- * Both start during the flood, so their first request needs a bcrypt comparison of its own.
+ * concurrent connections guessing passwords, and two scrapers with the right password scrape through
+ * the flood, 150 times each, on a new connection every time (bench/lib/authFlood.js says how).
  *
- * The flood is bounded in time (until the scrapers are done, 15 s at most), in number (15 000) and
- * in rate: at most 1000 new requests a second, 75 times
- * what bcrypt can check (≈13 a second at cost 10), so the password-check queues stay full and most
- * guesses get 503. Faster, it would mostly measure how many refusals Node answers per second on a
- * shared 2-core machine — a plain HTTP flood, which no password check can prevent — and take the CPU
- * from the tests running next to this one.
+ * What is checked here is that none is starved: every scrape is answered 200, and all 300 are done
+ * before the flood ends (it lasts 15 s at most). How long they take under the flood (p99, the first
+ * scrape) is a speed target: `npm run bench -- --only=auth` measures and judges it, on a machine that
+ * runs nothing else (docs/performance.md).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,174 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
+import { floodAndScrape, SCRAPE, summary, type Flood } from '../../bench/lib/authFlood';
 import { createHttpServer } from '../../src/server/httpServer';
 import { loadWebConfig } from '../../src/server/webConfig';
-
-const FLOOD = {
-  connections: 400,
-  /** It runs until the scrapers are done, but never longer than this. */
-  maxDurationMs: 15_000,
-  requestsPerSecond: 1_000,
-  maxRequests: 15_000,
-  /** The real user (a password guesser knows it) and one that does not exist. */
-  usernames: ['prometheus', 'admin'],
-};
-/** Enough scrapes for a p99 that is not simply the slowest one. */
-const SCRAPE = { startAfterMs: 1_000, count: 150, pauseMs: 10, timeoutMs: 10_000 };
-
-/**
- * The flood, run by `node -e`: plain JavaScript. It stops when its standard input ends (the scrapers
- * are done) or after maxDurationMs, whichever comes first, then prints its counts as JSON and exits.
- */
-const FLOOD_SOURCE = `
-const net = require('node:net');
-const { port, connections, maxDurationMs, requestsPerSecond, maxRequests, usernames } = JSON.parse(process.argv[1]);
-let deadline = Date.now() + maxDurationMs;
-let stoppedBy = 'maxDurationMs';
-let lastStartAt = 0;
-// Each connection, once answered, sends its next guess at the next free start time.
-const later = () => {
-  lastStartAt = Math.max(Date.now(), lastStartAt + 1000 / requestsPerSecond);
-  setTimeout(next, lastStartAt - Date.now());
-};
-const statuses = {};
-const open = new Set();
-let sent = 0;
-let running = connections;
-const finish = () => {
-  clearTimeout(hardStop);
-  process.stdout.write(JSON.stringify({ sent, statuses, stoppedBy }), () => process.exit(0));
-};
-const next = () => {
-  if (Date.now() >= deadline || sent >= maxRequests) {
-    running -= 1;
-    if (running === 0) finish();
-    return;
-  }
-  sent += 1;
-  const username = usernames[sent % usernames.length];
-  const credentials = Buffer.from(username + ':guess-' + sent).toString('base64');
-  const socket = net.connect({ host: '127.0.0.1', port });
-  open.add(socket);
-  let head = '';
-  socket.setEncoding('latin1');
-  socket.on('connect', () => socket.write(
-    'GET /metrics HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nAuthorization: Basic ' + credentials +
-    '\\r\\nConnection: close\\r\\n\\r\\n'));
-  socket.on('data', (chunk) => { if (head.length < 16) head += chunk; });
-  socket.on('error', () => undefined);
-  socket.on('close', () => {
-    open.delete(socket);
-    const status = /^HTTP\\/1\\.1 (\\d{3})/.exec(head)?.[1] ?? 'no answer';
-    statuses[status] = (statuses[status] ?? 0) + 1;
-    later();
-  });
-};
-// Requests still unanswered at the end are dropped (counted as 'no answer').
-const stop = () => {
-  clearTimeout(stopAt);
-  deadline = Date.now();
-  for (const socket of open) socket.destroy();
-};
-const stopAt = setTimeout(stop, maxDurationMs);
-const hardStop = setTimeout(() => process.exit(2), maxDurationMs + 5000);
-process.stdin.on('end', () => {
-  if (Date.now() < deadline) stoppedBy = 'parent';
-  stop();
-});
-process.stdin.resume();
-for (let i = 0; i < connections; i += 1) later();
-`;
-
-interface FloodResult {
-  readonly sent: number;
-  readonly statuses: Record<string, number>;
-  readonly stoppedBy: 'parent' | 'maxDurationMs';
-}
-
-interface Flood {
-  readonly result: Promise<FloodResult>;
-  /** Until the child has exited. */
-  running(): boolean;
-  /** Ends its standard input: it stops, reports and exits. */
-  stop(): void;
-  kill(): void;
-}
-
-function startFlood(port: number): Flood {
-  const child = spawn(process.execPath, ['-e', FLOOD_SOURCE, JSON.stringify({ port, ...FLOOD })], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const result = new Promise<FloodResult>((resolve, reject) => {
-    child.on('error', reject);
-    // 'close', not 'exit': by then all of its output has been read.
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(output) as FloodResult);
-      else reject(new Error(`flood exited with code ${code}: ${output}`));
-    });
-  });
-  result.catch(() => undefined);
-  return {
-    result,
-    running: () => child.exitCode === null && child.signalCode === null,
-    stop: () => child.stdin.end(),
-    kill: () => {
-      if (child.exitCode === null && child.pid !== undefined) child.kill();
-    },
-  };
-}
-
-interface Scrape {
-  readonly status: number;
-  readonly ms: number;
-}
-
-/** One request on a new connection; status 0 if it failed or took longer than timeoutMs. */
-function scrapeOnce(port: number, authorization: string, localAddress: string): Promise<Scrape> {
-  const startedAt = performance.now();
-  return new Promise((resolve) => {
-    const done = (status: number): void => resolve({ status, ms: performance.now() - startedAt });
-    const request = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/metrics',
-        localAddress,
-        agent: false,
-        headers: { authorization, connection: 'close' },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => done(response.statusCode ?? 0));
-        response.on('error', () => done(0));
-      },
-    );
-    request.on('error', () => done(0));
-    request.setTimeout(SCRAPE.timeoutMs, () => request.destroy(new Error('scrape timed out')));
-    request.end();
-  });
-}
-
-/** SCRAPE.count scrapes, or fewer if the flood ends first (then the test fails: the server was too slow). */
-async function scrapeDuring(flood: Flood, port: number, authorization: string, localAddress: string): Promise<Scrape[]> {
-  const scrapes: Scrape[] = [];
-  while (scrapes.length < SCRAPE.count && flood.running()) {
-    scrapes.push(await scrapeOnce(port, authorization, localAddress));
-    await new Promise((resolve) => setTimeout(resolve, SCRAPE.pauseMs));
-  }
-  return scrapes;
-}
-
-function percentile(values: readonly number[], fraction: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
-}
-
-function basic(username: string, password: string): string {
-  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-}
 
 const PASSWORD = 'correct horse battery staple';
 let directory: string;
@@ -211,12 +38,9 @@ afterAll(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-it('serves every scrape with the right password within 1 s (p99) while ~400 connections guess passwords', async () => {
+it('answers every scrape with the right password (200), all while ~400 connections guess passwords', async () => {
   const path = join(directory, 'web.yml');
-  writeFileSync(
-    path,
-    `basic_auth_users:\n  prometheus: '${bcrypt.hashSync(PASSWORD, 10)}'\n  backup: '${bcrypt.hashSync(PASSWORD, 10)}'\n`,
-  );
+  writeFileSync(path, `basic_auth_users:\n  prometheus: '${bcrypt.hashSync(PASSWORD, 10)}'\n  backup: '${bcrypt.hashSync(PASSWORD, 10)}'\n`);
   const answerOk: http.RequestListener = (_request, response) => response.end('ok\n');
   const webConfig = await loadWebConfig(path);
   server = createHttpServer(answerOk, { webConfig, maxRequests: 40, logger: pino({ level: 'silent' }) });
@@ -224,34 +48,12 @@ it('serves every scrape with the right password within 1 s (p99) while ~400 conn
   await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
   const { port } = listening.address() as AddressInfo;
 
-  flood = startFlood(port);
-  await new Promise((resolve) => setTimeout(resolve, SCRAPE.startAfterMs));
-  const [prometheus, backup] = await Promise.all([
-    scrapeDuring(flood, port, basic('prometheus', PASSWORD), '127.0.0.2'),
-    scrapeDuring(flood, port, basic('backup', PASSWORD), '127.0.0.1'),
-  ]);
-  flood.stop();
-  const floodResult = await flood.result;
-
-  const summary = (scrapes: readonly Scrape[]): Record<string, unknown> => ({
-    requests: scrapes.length,
-    notOk: scrapes
-      .filter((scrape) => scrape.status !== 200)
-      .map((scrape) => `${scrape.status} after ${Math.round(scrape.ms)} ms`),
-    firstMs: Math.round(scrapes[0]?.ms ?? Number.NaN),
-    p50Ms: Math.round(percentile(scrapes.map((scrape) => scrape.ms), 0.5)),
-    p99Ms: Math.round(percentile(scrapes.map((scrape) => scrape.ms), 0.99)),
-  });
-  const report = { prometheus: summary(prometheus), backup: summary(backup), flood: floodResult };
-  process.stdout.write(`auth flood: ${JSON.stringify(report)}\n`);
+  const { prometheus, backup, flood: floodResult } = await floodAndScrape(port, PASSWORD, (started) => (flood = started));
+  process.stdout.write(`auth flood: ${JSON.stringify({ prometheus: summary(prometheus), backup: summary(backup), flood: floodResult })}\n`);
 
   for (const scrapes of [prometheus, backup]) {
     expect(scrapes.filter((scrape) => scrape.status !== 200)).toEqual([]);
-    expect(percentile(scrapes.map((scrape) => scrape.ms), 0.99)).toBeLessThanOrEqual(1_000);
-    // The first scrape waits for a comparison of its own behind a few of the flood's (≈75 ms each on
-    // an idle machine, several times that on a busy one), not behind the whole flood; before, it
-    // waited 8 s or more, or timed out.
-    expect(scrapes[0]?.ms).toBeLessThanOrEqual(5_000);
+    // Every scrape was made while the flood ran: a scraper stops when the flood ends.
     expect(scrapes.length).toBe(SCRAPE.count);
   }
 
