@@ -4,9 +4,10 @@
  * One VM's heartbeat is lost and restored by rewriting the replay document; every dashboard query
  * is run against the same Prometheus.
  *
- * The only changes to the shipped files: scrape/evaluation interval 1s and every rule's `for` 2s
- * (checked below), so the test takes seconds rather than minutes; the exporter runs with
- * --sample.max-age=3s, and Prometheus, when the test restarts it, with a lookback of 2s.
+ * The only changes to the shipped files: scrape/evaluation interval 500ms and every rule's `for` 1s
+ * (checked below), so the test takes seconds rather than minutes; the exporter samples every 500ms
+ * with --sample.max-age=1500ms, and Prometheus, when the test restarts it, runs with a lookback of
+ * 1500ms (see support/stack.ts: every time of the test is a multiple of the scrape interval).
  *
  * The last tests lose webB's heartbeat again and then break the monitoring under it: sampling fails
  * past --sample.max-age, Prometheus restarts, the exporter dies. The page must stay through all of it
@@ -19,12 +20,25 @@ import { parse as parseYaml } from 'yaml';
 import { HOST_NAME, OLD_BACKUPS, readHostDocument, VMS, withHeartbeatStatus, HEARTBEAT_CODE, type FixtureVm } from './fixtures/hostFixture';
 import { contentPanels, loadDashboard, parseLabelValues, substituteVariables, variable, variableQuery } from './support/dashboard';
 import { waitFor } from '../helpers/waitFor';
-import { EXPORTER_MAIN, MonitoringStack, testConfigurations, TEST_RULE_FOR, TEST_SCRAPE_INTERVAL, type PrometheusAlert, type QueryResult } from './support/stack';
+import {
+  EXPORTER_MAIN,
+  MonitoringStack,
+  testConfigurations,
+  TEST_RULE_FOR,
+  TEST_SCRAPE_INTERVAL,
+  TEST_SCRAPE_INTERVAL_MS,
+  TEST_SETTLE_MS,
+  type PrometheusAlert,
+  type QueryResult,
+} from './support/stack';
 import { describeWithTools, REPOSITORY_ROOT } from './support/tools';
 
 const ALERT_WAIT_MS = 25_000;
-/** Longer than every rule's `for` (2s) plus a scrape and an evaluation: what would change has changed. */
-const SETTLE_MS = 3000;
+/** Longer than every rule's `for` plus a scrape and an evaluation: what would change has changed. */
+const SETTLE_MS = TEST_SETTLE_MS;
+/** A restart of Prometheus: its lookback (three scrape intervals) and a downtime longer than that. */
+const RESTART_LOOKBACK_MS = 3 * TEST_SCRAPE_INTERVAL_MS;
+const RESTART_DOWN_MS = RESTART_LOOKBACK_MS + 1000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -101,7 +115,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
       { timeoutMs: ALERT_WAIT_MS, describe: () => `firing now:\n  ${seen.join('\n  ')}\nexpected:\n  ${expected.join('\n  ')}` },
     );
     // Anything that should not fire would have had time to go pending → firing by now.
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await sleep(SETTLE_MS);
     expect(await firingKeys()).toEqual(expected);
   }
 
@@ -400,8 +414,8 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter → Prome
 
     test('a restart of Prometheus that outlasts its lookback forgets neither the page nor the host', async () => {
       await stack.withLogs(async () => {
-        // Down for 3 s and more, lookback 2 s: as a restart of more than 5 minutes with the default lookback.
-        await stack.restartPrometheus({ downMs: 3000, lookbackDelta: '2s' });
+        // Down for longer than the lookback: as a restart of more than 5 minutes with the default lookback.
+        await stack.restartPrometheus({ downMs: RESTART_DOWN_MS, lookbackDelta: `${RESTART_LOOKBACK_MS}ms` });
         await waitFor('HyperVVMHeartbeatLost for webB after the restart', () => pageFor(VMS.webB), { timeoutMs: ALERT_WAIT_MS });
         await waitFor('HyperVHostNotSampled after the restart', hostPage, { timeoutMs: ALERT_WAIT_MS });
         expect(await criticalNow()).toEqual([`HyperVHostNotSampled ${stack.exporterAddress}`, `HyperVVMHeartbeatLost ${VMS.webB.vmId}`]);

@@ -12,9 +12,9 @@
  * the exporter dies. The page stays, each host that is not sampled pages once (not the exporter's own
  * target), and a fresh sample of hv02 showing the VM healthy resolves it all.
  *
- * The only changes to the shipped files: scrape/evaluation interval 1s, every rule's `for` 2s, and the
- * exporter's address (the test's port) in place of the shipped one (checked below); every host is
- * sampled every second with a max-age of 3s.
+ * The only changes to the shipped files: scrape/evaluation interval 500ms, every rule's `for` 1s, and
+ * the exporter's address (the test's port) in place of the shipped one (checked below); every host is
+ * sampled every 500ms with a max-age of 1500ms (see support/stack.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -38,6 +38,7 @@ import {
   probeTestConfiguration,
   shippedProbeExporterAddress,
   TEST_SCRAPE_INTERVAL,
+  TEST_SETTLE_MS,
   type PrometheusAlert,
   type QueryResult,
   type WebhookAlert,
@@ -45,8 +46,8 @@ import {
 import { describeWithTools } from './support/tools';
 
 const WAIT_MS = 20_000;
-/** Longer than every rule's `for` (2s) plus an evaluation and a scrape: what would fire has fired. */
-const SETTLE_MS = 4000;
+/** Longer than every rule's `for` plus an evaluation and a scrape: what would fire has fired. */
+const SETTLE_MS = TEST_SETTLE_MS;
 
 const MOVER = VMS.webB;
 const PROBE_JOB = 'hyperv-ic-probe';
@@ -190,7 +191,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'many hosts: export
       await waitForLabels(`hyperv_vm_heartbeat_status{vm_id="${MOVER.vmId}", status="ok"} == 1 and on (instance, vm_id) hyperv_vm_state{state="running"} == 1`, 'instance', ['hv02']);
       const where = await whereIsTheMover();
       expect(where).toMatchObject({ host: 'hv02', migrating: 0 });
-      // "Here since": when it arrived on hv02, i.e. after the migration began (1 s sampling, clocks shared).
+      // "Here since": when it arrived on hv02, i.e. after the migration began (clocks shared).
       expect(where.sinceMs).toBeGreaterThanOrEqual(migrationStartMs - 2000);
       expect(where.sinceMs).toBeLessThanOrEqual(Date.now());
 

@@ -3,13 +3,13 @@
  * rules, unit tests, check config) and amtool / Alertmanager. Also checks that the unit tests bite:
  * each deliberately broken copy of the rules must make them fail.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EXPORTER_METRICS } from './support/contract';
 import { metricNames } from './support/promql';
-import { describeResult, describeWithTools, REPOSITORY_ROOT, toolPath, runCommand, runCommandAsync } from './support/tools';
+import { describeResult, describeWithTools, REPOSITORY_ROOT, toolPath, runCommand, runCommandCombinedAsync } from './support/tools';
 
 const RULES_FILE = path.join(REPOSITORY_ROOT, 'prometheus/alerts.yml');
 const RULE_TESTS_DIRECTORY = path.join(REPOSITORY_ROOT, 'prometheus/tests');
@@ -79,6 +79,28 @@ function ruleTestFiles(directory = RULE_TESTS_DIRECTORY): string[] {
     .filter((name) => name.endsWith('.yml'))
     .sort()
     .map((name) => path.join(directory, name));
+}
+
+/**
+ * promtool's report on several files (`promtool check rules a b …`, `promtool test rules a b …`, its
+ * stdout and stderr in the order written) cut into each file's own part: from the line that names the
+ * file (`heading`, whose group 1 is the file) to the next such line. A file named twice is left out,
+ * as is one not named at all.
+ */
+function reportsByFile(output: string, heading: RegExp, files: readonly string[]): Map<string, string> {
+  const parts = new Map<string, string[]>();
+  const twice = new Set<string>();
+  let current: string[] | undefined;
+  for (const line of output.split('\n')) {
+    const file = heading.exec(line)?.[1];
+    if (file !== undefined && files.includes(file)) {
+      if (parts.has(file)) twice.add(file);
+      current = [];
+      parts.set(file, current);
+    }
+    current?.push(line);
+  }
+  return new Map([...parts].filter(([file]) => !twice.has(file)).map(([file, lines]) => [file, lines.join('\n')]));
 }
 
 /** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens. */
@@ -450,38 +472,71 @@ describeWithTools(['promtool'], 'alert rules, checked by promtool', () => {
   };
   const mutations: ReadonlyArray<readonly [...Mutation, string]> = Object.entries(mutationsByFile).flatMap(([file, list]) => list.map((m) => [...m, file] as const));
 
-  // Each mutant runs the unit-test file that must catch it (well under a second); two at a time, as the
-  // machines have 2 cores.
+  // Each mutant is a directory of its own (the mutated alerts.yml beside a copy of the unit-test file
+  // that must catch it) and is caught when that file fails. Starting promtool costs more than most
+  // unit-test files take to run, and promtool takes many files in one run and reports on each: one
+  // `promtool check rules` checks every mutant, and two `promtool test rules` runs (the machines have
+  // 2 cores) share the mutants' unit-test files.
   test('the unit tests fail for every mutation', async () => {
     const rulesText = readFileSync(RULES_FILE, 'utf8');
     const survivors: string[] = [];
     const problems: string[] = [];
-    const runMutant = async ([what, original, replacement, file]: readonly [...Mutation, string]): Promise<void> => {
-      if (rulesText.split(original).length - 1 !== 1) {
-        problems.push(`${what}: the original text occurs ${rulesText.split(original).length - 1} times in alerts.yml`);
-        return;
-      }
-      if (replacement === original) {
-        problems.push(`${what}: the replacement is the original`);
-        return;
-      }
-      const directory = mkdtempSync(path.join(os.tmpdir(), 'hyperv-rules-mutant-'));
-      try {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'hyperv-rules-mutants-'));
+    try {
+      const mutants: Array<{ readonly what: string; readonly rules: string; readonly tests: string; readonly size: number }> = [];
+      for (const [index, [what, original, replacement, file]] of mutations.entries()) {
+        if (rulesText.split(original).length - 1 !== 1) {
+          problems.push(`${what}: the original text occurs ${rulesText.split(original).length - 1} times in alerts.yml`);
+          continue;
+        }
+        if (replacement === original) {
+          problems.push(`${what}: the replacement is the original`);
+          continue;
+        }
+        const directory = path.join(root, `mutant-${index}`);
+        mkdirSync(path.join(directory, 'tests'), { recursive: true });
         writeFileSync(path.join(directory, 'alerts.yml'), rulesText.replace(original, replacement));
-        cpSync(RULE_TESTS_DIRECTORY, path.join(directory, 'tests'), { recursive: true });
-        const check = await runCommandAsync(promtool, ['check', 'rules', path.join(directory, 'alerts.yml')]);
-        // Still valid rules: only the unit tests can catch it.
-        if (check.status !== 0) problems.push(`${what}: the mutant is not valid: ${describeResult(check)}`);
-        const result = await runCommandAsync(promtool, ['test', 'rules', path.join(directory, 'tests', file)]);
-        if (result.status === 0 || !/FAILED/.test(result.stdout + result.stderr)) survivors.push(what);
-      } finally {
-        rmSync(directory, { recursive: true, force: true });
+        const tests = path.join(directory, 'tests', file);
+        cpSync(path.join(RULE_TESTS_DIRECTORY, file), tests);
+        mutants.push({ what, rules: path.join(directory, 'alerts.yml'), tests, size: statSync(tests).size });
       }
-    };
-    const queue = [...mutations];
-    await Promise.all([0, 1].map(async () => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await runMutant(next);
-    }));
+
+      // Still valid rules: only the unit tests can catch it.
+      const checking = runCommandCombinedAsync(promtool, ['check', 'rules', ...mutants.map((m) => m.rules)], { timeoutMs: 60_000 }).then((check) => {
+        const checks = reportsByFile(check.output, /^Checking (.+)$/, mutants.map((m) => m.rules));
+        const invalid = mutants.filter((m) => !/SUCCESS: \d+ rules found/.test(checks.get(m.rules) ?? '') || /FAILED/.test(checks.get(m.rules) ?? ''));
+        for (const m of invalid) problems.push(`${m.what}: the mutant is not valid: ${checks.get(m.rules) ?? `promtool check rules did not report on it:\n${check.output}`}`);
+        if ((check.status !== 0) !== (invalid.length > 0)) problems.push(`promtool check rules exited with ${String(check.status)}:\n${check.output}`);
+      });
+
+      // Two runs of about the same work (a file's run time follows its size): largest first, each to the lighter run.
+      const runs: Array<typeof mutants> = [[], []];
+      const sizes = [0, 0];
+      for (const mutant of [...mutants].sort((a, b) => b.size - a.size)) {
+        const lighter = (sizes[0] ?? 0) <= (sizes[1] ?? 0) ? 0 : 1;
+        runs[lighter]?.push(mutant);
+        sizes[lighter] = (sizes[lighter] ?? 0) + mutant.size;
+      }
+      await Promise.all(
+        runs
+          .filter((run) => run.length > 0)
+          .map(async (run) => {
+            const result = await runCommandCombinedAsync(promtool, ['test', 'rules', ...run.map((m) => m.tests)], { timeoutMs: 90_000 });
+            const reports = reportsByFile(result.output, /^Unit Testing:\s+(.+)$/, run.map((m) => m.tests));
+            for (const mutant of run) {
+              const report = reports.get(mutant.tests);
+              if (report === undefined) problems.push(`${mutant.what}: promtool test rules did not report on ${mutant.tests} (exit ${String(result.status)}):\n${result.output.slice(-3000)}`);
+              else if (!/FAILED/.test(report)) survivors.push(mutant.what);
+            }
+            // promtool fails a run exactly when one of its files fails (here: every one should).
+            const failed = run.some((m) => /FAILED/.test(reports.get(m.tests) ?? ''));
+            if ((result.status !== 0) !== failed) problems.push(`promtool test rules exited with ${String(result.status)} although ${failed ? 'a file' : 'no file'} failed:\n${result.output.slice(-3000)}`);
+          }),
+      );
+      await checking;
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
     expect({ problems, survivors }).toEqual({ problems: [], survivors: [] });
     expect(mutations.length).toBeGreaterThanOrEqual(37);
   }, 120_000);

@@ -12,14 +12,29 @@ const PROMETHEUS_CONFIG = path.join(REPOSITORY_ROOT, 'prometheus/prometheus.yml'
 export const PROBE_CONFIG = path.join(REPOSITORY_ROOT, 'prometheus/prometheus-probe.yml');
 const RULES_FILE = path.join(REPOSITORY_ROOT, 'prometheus/alerts.yml');
 
-/** The only changes the test makes to the shipped configuration, so that it runs in seconds. */
-export const TEST_SCRAPE_INTERVAL = '1s';
-export const TEST_RULE_FOR = '2s';
+/**
+ * The only changes the test makes to the shipped configuration, so that it runs in seconds: the global
+ * scrape and evaluation interval, and every rule's `for` (two evaluations). Every other time of the
+ * tests is a multiple of these (the exporter samples as often as Prometheus scrapes), so shortening
+ * them shortens the tests without changing what they see: a scrape takes a few milliseconds here.
+ */
+export const TEST_SCRAPE_INTERVAL = '500ms';
+export const TEST_SCRAPE_INTERVAL_MS = 500;
+export const TEST_RULE_FOR = '1s';
+export const TEST_RULE_FOR_MS = 1000;
+/** The exporter's --sample.interval (and each host's `interval`) in the tests: one sample per scrape. */
+export const TEST_SAMPLE_INTERVAL = '500ms';
 /**
  * The exporter's --sample.max-age in the tests (the default is 5m): how long it serves a host's last
- * good sample while sampling fails. Like the intervals, shortened so that the tests take seconds.
+ * good sample while sampling fails (three samples). Like the intervals, shortened so that the tests
+ * take seconds.
  */
-export const TEST_MAX_AGE = '3s';
+export const TEST_MAX_AGE = '1500ms';
+/**
+ * How long a test watches that nothing changes: longer than every rule's `for` plus a scrape and an
+ * evaluation, so that whatever the data in Prometheus would make fire (or resolve) has done so.
+ */
+export const TEST_SETTLE_MS = TEST_RULE_FOR_MS + 2 * TEST_SCRAPE_INTERVAL_MS;
 
 /** One Alertmanager webhook delivery (the fields the test reads). */
 export interface WebhookAlert {
@@ -142,7 +157,7 @@ export class MonitoringStack {
       '--source=replay',
       `--replay.file=${this.replayFile}`,
       `--web.listen-address=${this.exporterAddress}`,
-      '--sample.interval=1s',
+      `--sample.interval=${TEST_SAMPLE_INTERVAL}`,
       `--sample.max-age=${TEST_MAX_AGE}`,
       '--log.level=warn',
     ];
@@ -167,10 +182,10 @@ export class MonitoringStack {
       this.hostReplayFiles.set(host, path.join(exporterDirectory, `${host}.json`));
       this.writeHostDocument(host, document);
     }
-    // Replay paths are relative to the hosts file; every host is sampled every second.
+    // Replay paths are relative to the hosts file; every host is sampled as often as Prometheus scrapes.
     writeFileSync(
       path.join(exporterDirectory, 'hosts.yml'),
-      stringifyYaml({ hosts: [...this.hostReplayFiles.keys()].map((name) => ({ name, replay: `${name}.json`, interval: '1s', 'max-age': TEST_MAX_AGE })) }),
+      stringifyYaml({ hosts: [...this.hostReplayFiles.keys()].map((name) => ({ name, replay: `${name}.json`, interval: TEST_SAMPLE_INTERVAL, 'max-age': TEST_MAX_AGE })) }),
     );
     await this.allocatePorts();
     await this.startWebhookAndAlertmanager();
@@ -179,7 +194,7 @@ export class MonitoringStack {
       EXPORTER_MAIN,
       `--config.file=${path.join(exporterDirectory, 'hosts.yml')}`,
       `--web.listen-address=${this.exporterAddress}`,
-      '--sample.interval=1s',
+      `--sample.interval=${TEST_SAMPLE_INTERVAL}`,
       '--log.level=warn',
     ];
     this.exporter = startProcess('exporter', process.execPath, this.exporterArgs);
@@ -216,13 +231,13 @@ export class MonitoringStack {
     const webhook = this.webhook;
     await new Promise<void>((resolve) => webhook.listen(webhookPort, '127.0.0.1', resolve));
 
-    // Alertmanager: the test's own configuration (a webhook to this process, short group timers).
+    // Alertmanager: the test's own configuration (a webhook to this process, group timers of one scrape interval).
     const alertmanagerDirectory = path.join(this.directory, 'alertmanager');
     mkdirSync(alertmanagerDirectory);
     writeFileSync(
       path.join(alertmanagerDirectory, 'alertmanager.yml'),
       stringifyYaml({
-        route: { receiver: 'test-webhook', group_by: ['...'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+        route: { receiver: 'test-webhook', group_by: ['...'], group_wait: TEST_SCRAPE_INTERVAL, group_interval: TEST_SCRAPE_INTERVAL, repeat_interval: '1h' },
         receivers: [{ name: 'test-webhook', webhook_configs: [{ url: `http://127.0.0.1:${webhookPort}/alerts`, send_resolved: true }] }],
       }),
     );

@@ -1,4 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { REPOSITORY_ROOT } from '../../helpers/testTools';
 
 export { REPOSITORY_ROOT, describeWithTools, toolPath } from '../../helpers/testTools';
@@ -38,6 +41,38 @@ export function runCommandAsync(executable: string, args: readonly string[], opt
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/**
+ * runCommandAsync with stdout and stderr written to one file, so that the output reads in the order
+ * the program wrote it (promtool names each file it reports on on stdout and prints FAILED on stderr).
+ */
+export async function runCommandCombinedAsync(
+  executable: string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<{ readonly status: number | null; readonly output: string }> {
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'hyperv-command-'));
+  const file = path.join(directory, 'output');
+  const fd = openSync(file, 'w');
+  try {
+    const status = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(executable, [...args], { cwd: options.cwd ?? REPOSITORY_ROOT, stdio: ['ignore', fd, fd] });
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    return { status, output: readFileSync(file, 'utf8') };
+  } finally {
+    closeSync(fd);
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
 
 /** A command's whole output, for assertion messages. */
