@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findSeries, promtoolCheck, valueOf, type Exposition } from '../helpers/exposition';
+import { findSeries, promtoolCheck, promtoolCheckAll, valueOf, type Exposition } from '../helpers/exposition';
 import { runNastyCase, type NastyCase } from '../sampling/nastyCases';
 import { guid } from '../sampling/support';
 import { describeWithTools, toolPath } from '../helpers/testTools';
@@ -225,8 +225,16 @@ describe('the nasty corpus through the replay source, the sampler and /metrics',
 
 describeWithTools(['promtool'], 'the nasty corpus: every /metrics body passes promtool check metrics', () => {
   const promtool = toolPath('promtool');
+  // The bodies served above, checked a few promtool processes at a time rather than one after the other.
+  const verdicts = new Map<string, string>();
+  beforeAll(async () => {
+    const files = [...served.keys()];
+    const checked = await promtoolCheckAll(promtool, files.map((file) => served.get(file) ?? ''));
+    files.forEach((file, i) => verdicts.set(file, checked[i] ?? 'not checked'));
+  });
   test.each(CASES.map((c) => [c.file, c] as const))('%s', async (_file, c) => {
-    const text = served.get(c.file) ?? (await runNastyCase(join(corpus, c.file), c)).text;
-    expect(promtoolCheck(promtool, text)).toBe('');
+    // A case that failed above served nothing: run it here, for its body.
+    const verdict = verdicts.get(c.file) ?? promtoolCheck(promtool, (await runNastyCase(join(corpus, c.file), c)).text);
+    expect(verdict).toBe('');
   });
 });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 
 /**
  * A strict, fast checker of the Prometheus text exposition format 0.0.4, for tests that check many
@@ -203,6 +203,35 @@ export function promtoolCheck(promtool: string, text: string | Buffer): string {
   if (result.error !== undefined) return `promtool did not run: ${result.error.message}`;
   const output = `${result.stdout}${result.stderr}`.trim();
   return result.status === 0 && output === '' ? '' : `exit ${String(result.status)}: ${output}`;
+}
+
+/**
+ * promtoolCheck on several texts, a few promtool processes at a time (`check metrics` reads one
+ * exposition from stdin, so each text needs a process of its own; one after the other, their start-up
+ * is most of the time): the verdicts, in the order of `texts`, each '' or the complaint as promtoolCheck has it.
+ */
+export async function promtoolCheckAll(promtool: string, texts: ReadonlyArray<string | Buffer>, concurrency = 4): Promise<string[]> {
+  const check = (text: string | Buffer): Promise<string> =>
+    new Promise((resolve) => {
+      const child = execFile(promtool, ['check', 'metrics'], { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+        const status = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        if (error !== null && status === null) return resolve(`promtool did not run: ${error.message}`);
+        const output = `${stdout}${stderr}`.trim();
+        resolve(status === 0 && output === '' ? '' : `exit ${String(status)}: ${output}`);
+      });
+      child.stdin?.on('error', () => undefined); // a promtool that quits before reading all of it: its exit says why
+      child.stdin?.end(text);
+    });
+  const verdicts: string[] = new Array<string>(texts.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < texts.length) {
+      const index = next++;
+      verdicts[index] = await check(texts[index] as string | Buffer);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, texts.length) }, worker));
+  return verdicts;
 }
 
 /** An exposition without the series that depend on when and how long a sample took. */

@@ -29,7 +29,9 @@ const running: Running[] = [];
 async function start(options: Partial<SchedulerOptions> = {}): Promise<Running> {
   const source = new ScriptedSource();
   const rig = await startRig({ source, log: memoryLogger('info') });
-  const scheduler = new Scheduler({ intervalMs: 100, timeoutMs: 300, maxAgeMs: 60_000, ...options }, rig.sampler);
+  // A short interval: most tests wait for a few samples. The timeout stays well above what a good
+  // sample takes on a loaded machine, where a spurious timeout would fail them.
+  const scheduler = new Scheduler({ intervalMs: 50, timeoutMs: 300, maxAgeMs: 60_000, ...options }, rig.sampler);
   const r: Running = {
     source,
     rig,
@@ -111,7 +113,9 @@ describe('a faulty source behind the real scheduler, sampler and app', () => {
     e = await scrapeUntil(r, 'recovery', (x) => up(x) === 1);
     expect(vmSeries(e)).toBe(2);
     const failedAfterRecovery = failures(e, reason);
-    await sleep(300);
+    // Three whole samples later (a sample has ended when the next one starts), nothing more failed.
+    const callsAtRecovery = r.source.calls.length;
+    await waitFor('3 more samples', () => r.source.calls.length >= callsAtRecovery + 4, { intervalMs: 10 });
     expect(failures(await r.scrape(), reason)).toBe(failedAfterRecovery);
 
     // One warning for the outage, one line for the recovery, whatever the number of failed samples.
@@ -152,7 +156,7 @@ describe('a faulty source behind the real scheduler, sampler and app', () => {
   });
 
   test('the last good VM series are served until --sample.max-age, then disappear, and come back on recovery', async () => {
-    const maxAgeMs = 1_200;
+    const maxAgeMs = 600;
     const r = await start({ maxAgeMs });
     await scrapeUntil(r, 'the first good sample', (x) => up(x) === 1);
     r.source.behaviour = { kind: 'throw', error: new Error('host down') };
@@ -187,10 +191,9 @@ describe('a faulty source behind the real scheduler, sampler and app', () => {
     await scrapeUntil(r, 'the first good sample', (x) => up(x) === 1);
     r.source.behaviour = { kind: 'hang' };
     const callsBefore = r.source.calls.length;
-    await sleep(1_100);
-    // About one attempt per 200 ms timeout: at least 3 in 1.1 s.
+    // About one attempt per 200 ms timeout: at least 3 attempts, and 3 timeouts counted, in 1.1 s.
+    const e = await scrapeUntil(r, '3 attempts and 3 timeouts', (x) => r.source.calls.length - callsBefore >= 3 && failures(x, 'timeout') >= 3, 1_100);
     expect(r.source.calls.length - callsBefore).toBeGreaterThanOrEqual(3);
-    const e = await r.scrape();
     expect(failures(e, 'timeout')).toBeGreaterThanOrEqual(3);
   });
 
@@ -209,7 +212,8 @@ describe('a faulty source behind the real scheduler, sampler and app', () => {
       }
     };
     r.source.behaviour = { kind: 'slow', ms: 150 };
-    await sleep(1_000);
+    // At least 4 samples in 1 s, none started while another ran.
+    await waitFor('4 samples', () => r.source.calls.length >= 4, { timeoutMs: 1_000 });
     expect(r.source.calls.length).toBeGreaterThanOrEqual(4);
     expect(maxInFlight).toBe(1);
   });
