@@ -2,7 +2,7 @@
 // The exporter's HTTP side for one host in a child process, wired as src/main.ts and src/hosts.ts
 // (serve, sampleOneHost) wire it: a HostSampler with the collectors and singleHostMetricsPage (process metrics included), a
 // Scheduler, createRequestListener + oneHostView behind createReloadableHttpServer (--web.max-requests
-// 40, no web config): express routes every request, scrapes included. Its source hands out prepared
+// 40, no web config, requestClassesOf): express routes every request, scrapes included. Its source hands out prepared
 // sample texts of a <vms>-VM host in turn. On a second port, a minimal node:http server serves the same
 // bytes from memory. The parent (the load generator) talks to it over IPC, and asks it for its CPU time
 // (the two servers are loaded one at a time, so a run's CPU is the loaded server's).
@@ -15,7 +15,7 @@ const { sendBody } = require('./lib/sendBody');
 const { createSampling, sampleToPublication, dist, VERSION } = require('./lib/harness');
 
 const app = require(path.join(dist, 'app'));
-const { createRequestListener } = app;
+const { createRequestListener, requestClassesOf } = app;
 // oneHostView: in dist/hosts.js (where main's sampleOneHost is), formerly in dist/app.js.
 const { oneHostView } = fs.existsSync(path.join(dist, 'hosts.js')) ? require(path.join(dist, 'hosts')) : app;
 const { Scheduler } = require(path.join(dist, 'sampling/scheduler'));
@@ -73,7 +73,9 @@ async function main() {
   let scheduler = null;
 
   const listener = createRequestListener({ telemetryPath: '/metrics', version: VERSION, logger, ...oneHostView('replay', () => sampler.current) });
-  const exporter = createReloadableHttpServer(listener, { maxRequests: 40, logger }).server;
+  // As main does: requests and responses made of express's prototypes (absent from older builds).
+  const requestClasses = requestClassesOf === undefined ? undefined : requestClassesOf(listener);
+  const exporter = createReloadableHttpServer(listener, { maxRequests: 40, logger, requestClasses }).server;
   await new Promise((resolve) => exporter.listen(0, '127.0.0.1', resolve));
 
   // The first sample, published; then the bytes a scrape gets, for the minimal server.
