@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPowerShellSource } from '../../../src/sources/powershell/powershellSource';
+import type { SampleSource } from '../../../src/contract/sample';
 import { PowerShellSession } from '../../../src/sources/powershell/session';
 import { SimulatedHost } from '../../../src/sources/simulator/simulatedHost';
 import { STAND_IN_MODULE, StandInWorkspace, describeWithPwsh, pwshPath } from './pwshHarness';
@@ -15,11 +16,17 @@ import { STAND_IN_MODULE, StandInWorkspace, describeWithPwsh, pwshPath } from '.
 describeWithPwsh('the hand-over of a sample document', () => {
   jest.setTimeout(60_000);
   const workspace = new StandInWorkspace();
+  // One PowerShell process for both tests; the second closes it.
+  let source: SampleSource;
 
   beforeAll(() => {
     process.env.HYPERV_IC_STANDIN_CONTROL = workspace.controlPath;
+    source = createPowerShellSource({ executable: pwshPath(), recycleAfterSamples: 1000, preloadModules: [STAND_IN_MODULE] });
   });
-  afterAll(() => workspace.remove());
+  afterAll(async () => {
+    await source.close();
+    workspace.remove();
+  });
 
   test('a document of megabytes arrives whole, and stdout carries only a short line', async () => {
     const fixture = workspace.writeDocument('big.json', new SimulatedHost({ vms: 256, seed: 1, computerName: 'HV-BIG' }).next());
@@ -31,7 +38,6 @@ describeWithPwsh('the hand-over of a sample document', () => {
       answers.push(answer.length);
       return answer;
     });
-    const source = createPowerShellSource({ executable: pwshPath(), recycleAfterSamples: 1000, preloadModules: [STAND_IN_MODULE] });
     try {
       const sample = await source.sample('full', AbortSignal.timeout(30_000));
       const text = 'text' in sample ? sample.text : '';
@@ -42,13 +48,11 @@ describeWithPwsh('the hand-over of a sample document', () => {
       expect(sampleAnswer).toBeLessThan(1_000);
     } finally {
       spy.mockRestore();
-      await source.close();
     }
   });
 
   test('the file is gone after the sample, and the pool\'s directory after close()', async () => {
     workspace.control({ fixture: workspace.writeDocument('small.json', new SimulatedHost({ vms: 2, seed: 1 }).next()) });
-    const source = createPowerShellSource({ executable: pwshPath(), recycleAfterSamples: 1000, preloadModules: [STAND_IN_MODULE] });
     const written: string[] = [];
     const original = PowerShellSession.prototype.invoke;
     const spy = jest.spyOn(PowerShellSession.prototype, 'invoke').mockImplementation(async function (this: PowerShellSession, command: string, signal: AbortSignal) {

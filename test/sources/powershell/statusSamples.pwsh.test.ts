@@ -16,13 +16,16 @@ import { FIXTURE_DOCUMENTS, STAND_IN_MODULE, StandInWorkspace, describeWithPwsh,
 describeWithPwsh('Status samples through collect.ps1', () => {
   jest.setTimeout(60_000);
   const workspace = new StandInWorkspace();
-  const sources: SampleSource[] = [];
+  // One PowerShell process serves both samplers of both tests (they take their samples one at a time):
+  // what is compared is what each sampler makes of the samples, and starting pwsh is most of the time.
+  let powershell: SampleSource;
 
   beforeAll(() => {
     process.env.HYPERV_IC_STANDIN_CONTROL = workspace.controlPath;
+    powershell = createPowerShellSource({ executable: pwshPath(), recycleAfterSamples: 1000, preloadModules: [STAND_IN_MODULE] });
   });
   afterAll(async () => {
-    await Promise.all(sources.map((source) => source.close()));
+    await powershell.close();
     workspace.remove();
   });
 
@@ -30,15 +33,14 @@ describeWithPwsh('Status samples through collect.ps1', () => {
     workspace.control({ fixture: join(FIXTURE_DOCUMENTS, fixture) });
     const asked: SampleScope[] = [];
     const sampler = (fullIntervalMs: number): HostSampler => {
-      const powershell = createPowerShellSource({ executable: pwshPath(), recycleAfterSamples: 1000, preloadModules: [STAND_IN_MODULE] });
-      sources.push(powershell);
       const source: SampleSource = {
         name: 'powershell',
         sample: (scope, signal) => {
           if (fullIntervalMs > 0) asked.push(scope);
           return powershell.sample(scope, signal);
         },
-        close: () => powershell.close(),
+        // The process outlives the test's samplers; afterAll closes it.
+        close: () => Promise.resolve(),
       };
       return singleHostSampler(source, { fullIntervalMs });
     };
