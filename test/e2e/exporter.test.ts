@@ -1,5 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testTools } from '../helpers/testTools';
@@ -7,6 +8,13 @@ import { MAIN, startExporter, type RunningExporter } from '../helpers/exporterPr
 import { waitFor } from '../helpers/waitFor';
 
 const fixtures = join(__dirname, '..', 'fixtures', 'documents');
+
+/** Runs the built exporter with `args` to its end, without blocking (so that several runs overlap). */
+function runMain(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 10_000 }, (_error, stdout, stderr) => resolve({ status: child.exitCode, stdout, stderr }));
+  });
+}
 
 describe('the built exporter as a process', () => {
   let exporter: RunningExporter | undefined;
@@ -66,15 +74,15 @@ describe('the built exporter as a process', () => {
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
   });
 
-  test('bad flags exit 2 with one line on stderr; --version and --help exit 0', () => {
-    const bad = spawnSync(process.execPath, [MAIN, '--sample.interval=often'], { encoding: 'utf8' });
+  test('bad flags exit 2 with one line on stderr; --version and --help exit 0', async () => {
+    // The three runs at once.
+    const [bad, version, help] = await Promise.all([runMain(['--sample.interval=often']), runMain(['--version']), runMain(['--help'])]);
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toContain('--sample.interval must be a duration');
-    const version = spawnSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' });
     expect(version.status).toBe(0);
     expect(version.stdout).toMatch(/^hyperv-ic-exporter \d+\.\d+\.\d+\n$/);
-    expect(spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' }).stdout).toContain('--web.telemetry-path');
+    expect(help.stdout).toContain('--web.telemetry-path');
   });
 
   // Node's timers turn a delay over 2^31-1 ms into 1 ms: 600h as the interval sampled in a busy loop
@@ -96,9 +104,11 @@ describe('the built exporter as a process', () => {
   });
 
   test('a port already in use exits non-zero with the reason', async () => {
-    exporter = await startExporter([]);
-    const port = new URL(exporter.baseUrl).port;
-    const second = spawnSync(process.execPath, [MAIN, `--web.listen-address=127.0.0.1:${port}`], { encoding: 'utf8', timeout: 10_000 });
+    // What holds the port does not matter: a plain server, which starts in no time.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    const second = await runMain([`--web.listen-address=127.0.0.1:${port}`]).finally(() => holder.close());
     expect(second.status).toBe(1);
     expect(second.stderr).toContain('EADDRINUSE');
   });

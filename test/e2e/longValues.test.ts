@@ -2,14 +2,14 @@
  * Flag values of 100 000 characters, given to the built exporter (dist/main.js): the exporter exits 2
  * with ONE short line on stderr that shows the value abbreviated, and the line is always complete.
  * These values used to be echoed whole: a 100 KB error line, sometimes cut at 65 536 bytes because the
- * process exited before stderr had drained. Each case runs several times, with stderr to a pipe and to
- * a file, and the line must be whole every time.
+ * process exited before stderr had drained. Each case runs several times at once, with stderr to a pipe
+ * and to a file, and the line must be whole every time.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtMain, requireBuild } from '../sampling/support';
+import { MAIN as builtMain, requireBuild } from '../helpers/exporterProcess';
 
 jest.setTimeout(40_000);
 
@@ -49,8 +49,9 @@ describe('a flag value of 100 000 characters: exit 2, one short and complete lin
     ['--powershell.computer-name (not a name at all)', ['--source=powershell', `--powershell.computer-name=${'$('.repeat(LONG / 2)}`], '$('],
     ['--sample.interval', [`--sample.interval=${'9'.repeat(LONG)}s`], '9'],
   ])('%s', async (flag, args, character) => {
-    for (let i = 0; i < RUNS; i++) {
-      const { code, signal, stderr, stdout } = await run(['--web.listen-address=127.0.0.1:0', ...args], i % 2 === 0 ? 'pipe' : 'file');
+    // The runs at once: each is a process of its own, with a pipe or a file of its own.
+    const results = await Promise.all(Array.from({ length: RUNS }, (_, i) => run(['--web.listen-address=127.0.0.1:0', ...args], i % 2 === 0 ? 'pipe' : 'file')));
+    for (const [i, { code, signal, stderr, stdout }] of results.entries()) {
       expect({ run: i, code, signal }).toEqual({ run: i, code: 2, signal: null });
       expect(stdout).toBe('');
       const text = stderr.toString('utf8');

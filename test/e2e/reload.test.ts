@@ -142,22 +142,27 @@ describe('SIGHUP reloads --web.config.file', () => {
 
     // Scrapes as both users keep running across the reload; a connection is half-way through a request.
     const loop = scrapeLoop(url, [alice, bob]);
-    await sleep(500);
+    const { outcomes } = loop;
+    const of = (user: string, from: number, to: number): Array<number | string> =>
+      outcomes.filter((o) => o.user === user && o.startedAt >= from && o.startedAt < to).map((o) => o.status);
+    // Scraping as both users for a while before the reload (more than the 50 ms before the signal that
+    // the checks below leave out): at least 20 scrapes each that started 100 ms ago or earlier.
+    await waitFor('20 scrapes as each user before the reload', () => {
+      const before = performance.now() - 100;
+      return of('alice', 0, before).length >= 20 && of('bob', 0, before).length >= 20;
+    });
     const inFlightAlice = await halfSentRequest(exporter.port, basic(...alice));
     const inFlightBob = await halfSentRequest(exporter.port, basic(...bob));
     replaceFile(webConfig, `basic_auth_users:\n  bob: ${bcrypt.hashSync(bob[1], 4)}\n`);
     const signalledAt = performance.now();
     await sighup(exporter, (line) => line.msg === 'web config reloaded', '"web config reloaded"');
     const reloadedAt = performance.now();
-    await sleep(500);
+    await waitFor('20 scrapes as each user after the reload', () => of('alice', reloadedAt, Infinity).length >= 20 && of('bob', reloadedAt, Infinity).length >= 20);
     await loop.stop();
     // The requests that were half-sent during the reload are answered, under the new configuration.
     expect(await inFlightAlice.finish()).toBe('HTTP/1.1 401 Unauthorized');
     expect(await inFlightBob.finish()).toBe('HTTP/1.1 200 OK');
 
-    const { outcomes } = loop;
-    const of = (user: string, from: number, to: number): Array<number | string> =>
-      outcomes.filter((o) => o.user === user && o.startedAt >= from && o.startedAt < to).map((o) => o.status);
     // Never a reset or an error: each scrape was answered, before, during and after the reload.
     expect(outcomes.filter((o) => o.status !== 200 && o.status !== 401)).toEqual([]);
     expect(of('alice', 0, signalledAt).length).toBeGreaterThan(3);

@@ -4,7 +4,7 @@
  * cannot be listened on names --web.listen-address; what is logged at start and at the first failed
  * sample says what is true, in one line.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,43 +23,50 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs the exporter to its end: exit code, and the lines of stderr that are not JSON log lines. */
-function run(args: readonly string[]): { status: number | null; lines: string[] } {
+/**
+ * Runs the exporter to its end: exit code, and the lines of stderr that are not JSON log lines.
+ * Asynchronous, so that the tests marked concurrent run their exporters at once.
+ */
+async function run(args: readonly string[]): Promise<{ status: number | null; lines: string[] }> {
   requireBuild();
-  const result = spawnSync(process.execPath, [builtMain, '--web.listen-address=127.0.0.1:0', ...args], {
-    encoding: 'utf8',
-    timeout: 10_000,
-    env: { ...process.env, NODE_OPTIONS: '' },
+  const { status, stderr } = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [builtMain, '--web.listen-address=127.0.0.1:0', ...args],
+      { encoding: 'utf8', timeout: 10_000, env: { ...process.env, NODE_OPTIONS: '' } },
+      (_error, _stdout, stderrText) => resolve({ status: child.exitCode, stderr: stderrText }),
+    );
   });
-  return { status: result.status, lines: result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('{')) };
+  return { status, lines: stderr.split('\n').filter((line) => line !== '' && !line.startsWith('{')) };
 }
 
+// Each of these tests is one exporter run of its own: they run at once.
 describe('flag mistakes: exit 2 and the exact line', () => {
-  test.each([
+  test.concurrent.each([
     [['--listen=:9999'], 'unknown flag --listen; did you mean --web.listen-address? (see --help)'],
     [['--sample-interval=1s'], 'unknown flag --sample-interval; did you mean --sample.interval? (see --help)'],
     [['--sample.interval=0s'], '--sample.interval must be at least 100ms, got "0s" (see --help)'],
     [['--source=hyperv'], '--source must be powershell, replay or simulator, got "hyperv" (see --help)'],
-  ])('%j', (args, line) => {
-    expect(run(args)).toEqual({ status: 2, lines: [`hyperv-ic-exporter: ${line}`] });
+  ])('%j', async (args, line) => {
+    expect(await run(args)).toEqual({ status: 2, lines: [`hyperv-ic-exporter: ${line}`] });
   });
 });
 
 describe('--config.file mistakes: exit 2 and the exact line', () => {
-  test('an unknown key, on its own line', () => {
+  test.concurrent('an unknown key, on its own line', async () => {
     const file = join(dir, 'unknown-key.yml');
     writeFileSync(file, 'hosts:\n  - name: hv01\n    simulator: {vms: 1}\n    interval: 1m\n    adress: hv01.example\n');
-    expect(run([`--config.file=${file}`])).toEqual({
+    expect(await run([`--config.file=${file}`])).toEqual({
       status: 2,
       lines: [`hyperv-ic-exporter: config file ${JSON.stringify(file)}, line 5: hosts[0].adress: unknown key; did you mean address?`],
     });
   });
 
-  test('a YAML alias bomb names the file and the line', () => {
+  test.concurrent('a YAML alias bomb names the file and the line', async () => {
     const file = join(dir, 'bomb.yml');
     const ten = (of: string): string => Array.from({ length: 10 }, () => of).join(', ');
     writeFileSync(file, `hosts: [{name: hv01}]\na: &a [${ten('lol')}]\nb: &b [${ten('*a')}]\nc: &c [${ten('*b')}]\nd: [${ten('*c')}]\n`);
-    expect(run([`--config.file=${file}`])).toEqual({
+    expect(await run([`--config.file=${file}`])).toEqual({
       status: 2,
       lines: [
         `hyperv-ic-exporter: config file ${JSON.stringify(file)}, line 3: refused: its aliases (*a first) expand to too many copies of what they name, as a YAML alias bomb does; write the values out instead of using aliases`,
@@ -81,7 +88,7 @@ describe('a port that cannot be listened on: exit 1, one line naming --web.liste
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
     const find = process.platform === 'win32' ? `Get-NetTCPConnection -LocalPort ${port}` : `ss -ltnp 'sport = :${port}'`;
-    expect(run([`--web.listen-address=127.0.0.1:${port}`, '--source=simulator'])).toEqual({
+    expect(await run([`--web.listen-address=127.0.0.1:${port}`, '--source=simulator'])).toEqual({
       status: 1,
       lines: [`hyperv-ic-exporter: cannot start: --web.listen-address=127.0.0.1:${port}: port ${port} is already in use (EADDRINUSE); stop what listens there (${find} shows it) or give another port`],
     });

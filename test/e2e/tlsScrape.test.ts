@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { MAIN, startExporter, type RunningExporter } from '../helpers/exporterProcess';
 import { waitFor } from '../helpers/waitFor';
-import { describeWithTools, toolPath } from '../helpers/testTools';
+import { describeWithTools, testTools, toolPath } from '../helpers/testTools';
 import { createTestPki, type TestPki } from '../server/tls/testPki';
 import { curl } from '../server/tls/testClients';
 
@@ -18,14 +18,43 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A real Prometheus that scrapes `target` over TLS with basic auth; resolves with the port of its API. */
+async function startPrometheus(pki: TestPki, password: string, target: string): Promise<{ child: ChildProcess; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'prom-tls-'));
+  writeFileSync(join(dir, 'password'), password);
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    [
+      'global: { scrape_interval: 500ms, evaluation_interval: 500ms }',
+      'scrape_configs:',
+      '  - job_name: hyperv-ic',
+      '    scheme: https',
+      `    tls_config: { ca_file: ${pki.path('caCertificate')} }`,
+      `    basic_auth: { username: prometheus, password_file: ${join(dir, 'password')} }`,
+      `    static_configs: [{ targets: ['${target}'] }]`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const child = spawn(toolPath('prometheus'), [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+  ], { stdio: 'ignore' });
+  return { child, port };
+}
+
 /** The built exporter behind --web.config.file: TLS and basic auth as a Prometheus user sets them up. */
 describe('the exporter behind TLS and basic auth', () => {
   let pki: TestPki;
-  let exporter: RunningExporter | undefined;
+  let exporter: RunningExporter;
   let webConfig: string;
   const password = 'scrape-secret';
+  // Prometheus applies new targets only every 5 s, so its first scrape comes some 5 s after it starts: it
+  // starts here (where the tests have it), and the tests before its own run meanwhile.
+  let prometheus: { child: ChildProcess; port: number } | undefined;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     pki = createTestPki();
     webConfig = join(pki.directory, 'web.yml');
     writeFileSync(
@@ -39,14 +68,16 @@ describe('the exporter behind TLS and basic auth', () => {
         '',
       ].join('\n'),
     );
+    exporter = await startExporter([`--web.config.file=${webConfig}`, '--sample.interval=1s']);
+    if (testTools().prometheus.path !== null) prometheus = await startPrometheus(pki, password, new URL(exporter.baseUrl).host);
   });
   afterAll(async () => {
+    prometheus?.child.kill('SIGKILL');
     await exporter?.stop();
     pki.remove();
   });
 
   test('curl: 401 without or with wrong credentials, 200 with them, over TLS only', async () => {
-    exporter = await startExporter([`--web.config.file=${webConfig}`, '--sample.interval=1s']);
     const url = exporter.baseUrl.replace('http:', 'https:');
     const ca = pki.path('caCertificate');
     const anonymous = await curl(['--cacert', ca, `${url}/metrics`]);
@@ -73,35 +104,9 @@ describe('the exporter behind TLS and basic auth', () => {
   });
 
   describeWithTools(['prometheus'], 'a real Prometheus', () => {
-    const prometheusBinary = toolPath('prometheus');
-    let prometheus: ChildProcess | undefined;
-    afterAll(() => {
-      prometheus?.kill('SIGKILL');
-    });
-
     test('scrapes it over TLS with basic auth and sees hyperv_up 1', async () => {
-      exporter ??= await startExporter([`--web.config.file=${webConfig}`, '--sample.interval=1s']);
-      const dir = mkdtempSync(join(tmpdir(), 'prom-tls-'));
-      writeFileSync(join(dir, 'password'), password);
-      writeFileSync(
-        join(dir, 'prometheus.yml'),
-        [
-          'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-          'scrape_configs:',
-          '  - job_name: hyperv-ic',
-          '    scheme: https',
-          `    tls_config: { ca_file: ${pki.path('caCertificate')} }`,
-          `    basic_auth: { username: prometheus, password_file: ${join(dir, 'password')} }`,
-          `    static_configs: [{ targets: ['${new URL(exporter.baseUrl).host}'] }]`,
-          '',
-        ].join('\n'),
-      );
-      const port = await freePort();
-      prometheus = spawn(prometheusBinary, [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ], { stdio: 'ignore' });
+      prometheus ??= await startPrometheus(pki, password, new URL(exporter.baseUrl).host);
+      const { port } = prometheus;
       const value = await waitFor(
         'Prometheus to scrape hyperv_up',
         async () => {

@@ -2,12 +2,13 @@
 // built exporter, its PowerShell collection script, the dashboard, the schema, the docs and the
 // Windows service scripts; installed into an empty folder it runs with `npx hyperv-ic-exporter`,
 // serves /-/ready on the simulator and exits 0 on SIGTERM.
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { linkedPaths } from '../helpers/markdownLinks';
+import { waitFor } from '../helpers/waitFor';
 import { ensureBuilt, freePort, repoPath, repoRoot } from './support';
 
 jest.setTimeout(60_000);
@@ -87,25 +88,15 @@ function httpStatus(url: string): Promise<number | undefined> {
   });
 }
 
+/** The status once it is `expected`; after `timeoutMs`, the last one seen (undefined: no answer). */
 async function waitForStatus(url: string, expected: number, timeoutMs: number): Promise<number | undefined> {
-  const deadline = Date.now() + timeoutMs;
   let last: number | undefined;
-  while (Date.now() < deadline) {
-    last = await httpStatus(url);
-    if (last === expected) return last;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return last;
+  return waitFor(`${url} to answer ${expected}`, async () => ((last = await httpStatus(url)) === expected ? last : undefined), { timeoutMs }).catch(() => last);
 }
 
-/** True once nothing answers at the URL any more. */
+/** True once nothing answers at the URL any more; false if something still does after `timeoutMs`. */
 async function waitUntilClosed(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await httpStatus(url)) === undefined) return true;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return false;
+  return waitFor(`nothing to answer at ${url}`, async () => (await httpStatus(url)) === undefined, { timeoutMs }).catch(() => false);
 }
 
 interface StartedExporter {
@@ -208,14 +199,21 @@ describe('npm package', () => {
       }
     });
 
+    // The three tests below run at once: each runs the installed package in processes of its own (and
+    // on a port of its own).
+
     // --yes=false: npx must run the installed package and never fetch one from the registry. (npx's
     // short form --no would swallow the exporter's flags: `npx --no pkg --version` prints npm's version.)
-    test('npx hyperv-ic-exporter --version prints the package version', () => {
-      const output = run('npx', ['--yes=false', packageJson.name, '--version'], { cwd: installDirectory });
+    test.concurrent('npx hyperv-ic-exporter --version prints the package version', async () => {
+      const output = await new Promise<string>((resolve, reject) => {
+        execFile('npx', ['--yes=false', packageJson.name, '--version'], { cwd: installDirectory, env: npmEnvironment, encoding: 'utf8', timeout: 45_000 }, (error, stdout) =>
+          error === null ? resolve(stdout) : reject(error),
+        );
+      });
       expect(output).toContain(packageJson.version);
     });
 
-    test('npx hyperv-ic-exporter on the simulator answers /-/ready; a group SIGTERM stops every process', async () => {
+    test.concurrent('npx hyperv-ic-exporter on the simulator answers /-/ready; a group SIGTERM stops every process', async () => {
       // npx runs the bin through `sh -c`, and sh does not pass a SIGTERM on: signalling npx alone
       // leaves the exporter running. A terminal (Ctrl+C), systemd and `docker stop` signal the whole
       // group, and so does this test. Service managers should run the bin itself (next test).
@@ -233,7 +231,7 @@ describe('npm package', () => {
       }
     });
 
-    test('the installed bin answers /-/ready on the simulator and exits 0 on SIGTERM', async () => {
+    test.concurrent('the installed bin answers /-/ready on the simulator and exits 0 on SIGTERM', async () => {
       const port = await freePort();
       const bin = path.join(installDirectory, 'node_modules', '.bin', packageJson.name);
       const exporter = startInstalled(bin, ['--source=simulator', `--web.listen-address=127.0.0.1:${port}`]);

@@ -2,7 +2,7 @@
 // proved off Windows: both scripts parse, use nothing newer than Windows PowerShell 5.1, declare that
 // they need 5.1 and elevation, and the pure helpers of install-service.ps1 produce a WinSW
 // configuration whose command line splits back into exactly the exporter's arguments.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -200,14 +200,16 @@ foreach ($address in @(':10062', '0.0.0.0:10062', '10.0.0.5:10062', '[::]:10062'
 } | ConvertTo-Json -Depth 5 -Compress
 `;
 
-function runPwshScript(scriptSource: string, scriptArguments: string[]): string {
+/** Asynchronous, so that the two PowerShell runs of the tests below overlap. */
+async function runPwshScript(scriptSource: string, scriptArguments: string[]): Promise<string> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hvic-pwsh-'));
   const scriptPath = path.join(scratch, 'harness.ps1');
   fs.writeFileSync(scriptPath, scriptSource);
   try {
-    const result = spawnSync(pwsh, ['-NoProfile', '-NonInteractive', '-File', scriptPath, ...scriptArguments], {
-      encoding: 'utf8',
-      timeout: 45_000,
+    const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(pwsh, ['-NoProfile', '-NonInteractive', '-File', scriptPath, ...scriptArguments], { encoding: 'utf8', timeout: 45_000 }, (_error, stdout, stderr) =>
+        resolve({ status: child.exitCode, stdout, stderr }),
+      );
     });
     if (result.status !== 0) {
       throw new Error(`pwsh exited ${result.status}: ${result.stderr}\n${result.stdout}`);
@@ -218,8 +220,8 @@ function runPwshScript(scriptSource: string, scriptArguments: string[]): string 
   }
 }
 
-function analyze(scriptPaths: string[]): ScriptReport[] {
-  const output = runPwshScript(analyzerSource, scriptPaths);
+async function analyze(scriptPaths: string[]): Promise<ScriptReport[]> {
+  const output = await runPwshScript(analyzerSource, scriptPaths);
   return JSON.parse(output) as ScriptReport[];
 }
 
@@ -254,22 +256,17 @@ describeWithTools(
   () => {
     jest.setTimeout(60_000);
 
-    test('both scripts parse, need 5.1 and elevation, and use no PowerShell 6+ syntax, parameters or commands', () => {
-      const reports = analyze([installScript, uninstallScript]);
-      expect(reports).toHaveLength(2);
-      for (const report of reports) {
-        expect({ path: report.path, parseErrors: report.parseErrors }).toEqual({ path: report.path, parseErrors: [] });
-        expect({ path: report.path, newerSyntax: report.newerSyntax }).toEqual({ path: report.path, newerSyntax: [] });
-        expect({ path: report.path, newerCommands: report.newerCommands }).toEqual({ path: report.path, newerCommands: [] });
-        expect(report.requiredVersion).toBe('5.1');
-        expect(report.requiresElevation).toBe(true);
-      }
-    });
-
-    test('the analyzer catches PowerShell 7 syntax and a parse error (it can fail)', () => {
-      const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hvic-ps7-'));
-      const modern = path.join(scratch, 'modern.ps1');
-      const broken = path.join(scratch, 'broken.ps1');
+    // Starting PowerShell is most of the time these tests take: one analyzer run reads the two service
+    // scripts and the two samples of the second test (each file gets a report of its own), and the
+    // harness of the third test runs in a second PowerShell at the same time.
+    let scratch: string;
+    let modern: string;
+    let broken: string;
+    let analyzed: Promise<ScriptReport[]>;
+    beforeAll(() => {
+      scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hvic-ps7-'));
+      modern = path.join(scratch, 'modern.ps1');
+      broken = path.join(scratch, 'broken.ps1');
       fs.writeFileSync(
         modern,
         [
@@ -285,24 +282,43 @@ describeWithTools(
         ].join('\n'),
       );
       fs.writeFileSync(broken, 'function Broken {\n  if ($true) {\n');
-      try {
-        const [modernReport, brokenReport] = analyze([modern, broken]);
-        expect(modernReport?.parseErrors).toEqual([]);
-        expect(modernReport?.newerSyntax.map((finding) => finding.split(' ')[0])).toEqual(
-          expect.arrayContaining(['QuestionQuestion', 'QuestionMark', 'AndAnd', 'QuestionDot']),
-        );
-        expect(modernReport?.newerCommands.join('\n')).toMatch(/ConvertFrom-Json -AsHashtable/);
-        expect(modernReport?.newerCommands.join('\n')).toMatch(/Join-Path with 3 paths/);
-        expect(modernReport?.newerCommands.join('\n')).toMatch(/utf8NoBOM/);
-        expect(modernReport?.requiredVersion).toBe('7.0');
-        expect(brokenReport?.parseErrors.length).toBeGreaterThan(0);
-      } finally {
-        fs.rmSync(scratch, { recursive: true, force: true });
+      analyzed = analyze([installScript, uninstallScript, modern, broken]);
+      // Awaited by the tests: a failure meanwhile must fail them, not crash the worker.
+      analyzed.catch(() => undefined);
+    });
+    afterAll(async () => {
+      await analyzed?.catch(() => undefined);
+      if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    });
+    const reportsOf = async (...scriptPaths: string[]): Promise<ScriptReport[]> => (await analyzed).filter((report) => scriptPaths.includes(report.path));
+
+    test.concurrent('both scripts parse, need 5.1 and elevation, and use no PowerShell 6+ syntax, parameters or commands', async () => {
+      const reports = await reportsOf(installScript, uninstallScript);
+      expect(reports).toHaveLength(2);
+      for (const report of reports) {
+        expect({ path: report.path, parseErrors: report.parseErrors }).toEqual({ path: report.path, parseErrors: [] });
+        expect({ path: report.path, newerSyntax: report.newerSyntax }).toEqual({ path: report.path, newerSyntax: [] });
+        expect({ path: report.path, newerCommands: report.newerCommands }).toEqual({ path: report.path, newerCommands: [] });
+        expect(report.requiredVersion).toBe('5.1');
+        expect(report.requiresElevation).toBe(true);
       }
     });
 
-    test('the WinSW configuration runs node with dist\\main.js and the flags exactly as given', () => {
-      const report = JSON.parse(runPwshScript(helperHarnessSource, ['-InstallScript', installScript, '-NodePath', process.execPath])) as {
+    test.concurrent('the analyzer catches PowerShell 7 syntax and a parse error (it can fail)', async () => {
+      const [modernReport, brokenReport] = await reportsOf(modern, broken);
+      expect(modernReport?.parseErrors).toEqual([]);
+      expect(modernReport?.newerSyntax.map((finding) => finding.split(' ')[0])).toEqual(
+        expect.arrayContaining(['QuestionQuestion', 'QuestionMark', 'AndAnd', 'QuestionDot']),
+      );
+      expect(modernReport?.newerCommands.join('\n')).toMatch(/ConvertFrom-Json -AsHashtable/);
+      expect(modernReport?.newerCommands.join('\n')).toMatch(/Join-Path with 3 paths/);
+      expect(modernReport?.newerCommands.join('\n')).toMatch(/utf8NoBOM/);
+      expect(modernReport?.requiredVersion).toBe('7.0');
+      expect(brokenReport?.parseErrors.length).toBeGreaterThan(0);
+    });
+
+    test.concurrent('the WinSW configuration runs node with dist\\main.js and the flags exactly as given', async () => {
+      const report = JSON.parse(await runPwshScript(helperHarnessSource, ['-InstallScript', installScript, '-NodePath', process.execPath])) as {
         expectedArguments: string[];
         nodeOptions: string[];
         receivedArguments: string[];

@@ -24,13 +24,14 @@ interface RunningServer {
 }
 
 const runningServers = new Set<http.Server>();
-afterEach(async () => {
+async function closeRunningServers(): Promise<void> {
   for (const server of runningServers) {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
   runningServers.clear();
-});
+}
+afterEach(closeRunningServers);
 
 async function start(handler: http.RequestListener, options: Partial<HttpServerOptions> = {}): Promise<RunningServer> {
   const server = createHttpServer(handler, { maxRequests: 40, logger: silentLogger, ...options });
@@ -303,10 +304,13 @@ describe('--web.max-requests', () => {
   });
 });
 
+// These tests wait for the server's timeouts, each with a server of its own: they run at once. (Jest
+// runs no afterEach for concurrent tests: their servers are closed after all of them.)
 describe('slow clients cannot hold a socket', () => {
   const timeouts = { headersMs: 300, requestMs: 600, keepAliveMs: 300 };
+  afterAll(closeRunningServers);
 
-  it('closes a connection that trickles its headers (slow loris) once headersMs is over', async () => {
+  it.concurrent('closes a connection that trickles its headers (slow loris) once headersMs is over', async () => {
     const handler = jest.fn(answerOk);
     const { port } = await start(handler, { timeouts });
     const connection = await connectRaw(port);
@@ -322,14 +326,14 @@ describe('slow clients cannot hold a socket', () => {
     expect(handler).not.toHaveBeenCalled();
   });
 
-  it('closes a connection that sends nothing', async () => {
+  it.concurrent('closes a connection that sends nothing', async () => {
     const { port } = await start(answerOk, { timeouts });
     const connection = await connectRaw(port);
 
     expect(await connection.closed).toBeLessThan(2_000);
   });
 
-  it('closes an idle keep-alive connection after keepAliveMs', async () => {
+  it.concurrent('closes an idle keep-alive connection after keepAliveMs', async () => {
     const { port } = await start(answerOk, { timeouts });
     const connection = await connectRaw(port);
 
@@ -341,7 +345,7 @@ describe('slow clients cannot hold a socket', () => {
     expect(closedAfterMs).toBeLessThan(2_000);
   });
 
-  it('drops a TLS connection that never completes its handshake', async () => {
+  it.concurrent('drops a TLS connection that never completes its handshake', async () => {
     const config = await webConfig('tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n');
     const { port } = await start(answerOk, { webConfig: config, timeouts });
     const connection = await connectRaw(port);
@@ -356,11 +360,12 @@ describe('slow clients cannot hold a socket', () => {
 describe('basic auth', () => {
   // Cost 12 makes one bcrypt comparison take long enough (~0.2 s) to tell it apart from none.
   const password = 'correct horse battery staple';
+  // bcrypt.hashSync(password, 12), made once: hashing at cost 12 took as long as a comparison.
+  const hash = '$2b$12$mEr55dIHYb6itZuSpjE0bObtNqj5tPc.Ofea2vnrXIxE3uHYPuqRy';
   let config: WebConfig;
   let bcryptMs: number;
 
   beforeAll(async () => {
-    const hash = bcrypt.hashSync(password, 12);
     // One comparison's time, warm (the first call also compiles bcryptjs, and took 650 ms against
     // 260 ms for the server's comparisons in a loaded CI run): the median of three after one.
     bcrypt.compareSync('not the password', hash);

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePng, describeWithChromium, dumpDom, pixel, screenshot, type DecodedPng } from '../helpers/chromium';
+import { decodePng, describeWithChromium, pixel, screenshotAndDom, type DecodedPng } from '../helpers/chromium';
 import { startExporter, type RunningExporter } from '../helpers/exporterProcess';
 import { waitFor } from '../helpers/waitFor';
 import { REPOSITORY_ROOT } from '../helpers/testTools';
@@ -9,7 +9,8 @@ import { REPOSITORY_ROOT } from '../helpers/testTools';
 /**
  * The landing page as a real browser shows it: the built exporter (npm run build) on 127.0.0.1 with the
  * simulated host, and with several hosts of which two never sample; Chromium takes a screenshot and
- * dumps the DOM it parsed. UPDATE_SCREENSHOTS=1 copies the screenshots to docs/images/, where
+ * dumps the DOM it parsed (both from one run of Chromium for each exporter: starting the browser is
+ * most of the time these tests take). UPDATE_SCREENSHOTS=1 copies the screenshots to docs/images/, where
  * docs/landing-page.md shows them.
  */
 
@@ -19,6 +20,12 @@ const BROWSER_TIMEOUT_MS = 90_000;
 
 async function ready(exporter: RunningExporter): Promise<void> {
   await waitFor('/-/ready', async () => ((await fetch(`${exporter.baseUrl}/-/ready`)).status === 200 ? true : undefined));
+}
+
+/** For a result awaited later (by the tests): a failure meanwhile must fail those tests, not crash the worker. */
+function awaitedLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** The names of the VM rows of one VM table (`problems` or `others`) in the DOM, in document order. */
@@ -72,14 +79,19 @@ function update(png: Buffer, name: string): void {
 describeWithChromium('landing page in Chromium: the simulated host', () => {
   let exporter: RunningExporter;
   let directory: string;
+  /** The screenshot and the DOM of the page, from one run of Chromium that the tests below await. */
+  let page: Promise<{ png: Buffer; dom: string }>;
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'landing-page-'));
     exporter = await startExporter(['--source=simulator']);
     await ready(exporter);
+    page = awaitedLater(screenshotAndDom(`${exporter.baseUrl}/`, join(directory, 'landing-page.png'), WIDTH, HEIGHT, BROWSER_TIMEOUT_MS));
   });
 
   afterAll(async () => {
+    // Chromium done (when a test was left out, nothing awaited it) before its page and folder go.
+    await page?.catch(() => undefined);
     await exporter?.stop();
     rmSync(directory, { recursive: true, force: true });
   });
@@ -87,8 +99,7 @@ describeWithChromium('landing page in Chromium: the simulated host', () => {
   test(
     `a screenshot at ${WIDTH}x${HEIGHT}: a PNG of that size, not blank, styled, with a critical problem marked red`,
     async () => {
-      const file = join(directory, 'landing-page.png');
-      const png = await screenshot(`${exporter.baseUrl}/`, file, WIDTH, HEIGHT, BROWSER_TIMEOUT_MS);
+      const { png } = await page;
       const image = checkScreenshot(png);
       // …and the red bar of a critical problem row (sql01's lost heartbeat) at the left edge of the VM tables.
       expect(hasColour(image, [0xcf, 0x22, 0x2e], { x0: 20, x1: 40, y0: 150, y1: HEIGHT })).toBe(true);
@@ -100,7 +111,7 @@ describeWithChromium('landing page in Chromium: the simulated host', () => {
   test(
     'the DOM Chromium parsed: exchange01, dc01 and app-linux01 come before every VM without a problem, each with its problem named',
     async () => {
-      const dom = await dumpDom(`${exporter.baseUrl}/`, BROWSER_TIMEOUT_MS);
+      const { dom } = await page;
       expect(dom).not.toMatch(/<script/i);
       const problems = rowNames(dom, 'problems');
       const others = rowNames(dom, 'others');
@@ -147,7 +158,7 @@ describeWithChromium('landing page in Chromium: many hosts, two of which never s
   test(
     'each host that never sampled says so, with its reason and message; the VMs of the one that did are judged',
     async () => {
-      const dom = await dumpDom(`${exporter.baseUrl}/`, BROWSER_TIMEOUT_MS);
+      const { png, dom } = await screenshotAndDom(`${exporter.baseUrl}/`, join(directory, 'hosts.png'), WIDTH, HEIGHT, BROWSER_TIMEOUT_MS);
       const hostRows = (/<table id="hosts">[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(dom)?.[1] ?? '').split('</tr>').filter((row) => row.includes('<td>'));
       expect(hostRows).toHaveLength(3);
       const [hv01, hv02, hv03] = hostRows as [string, string, string];
@@ -156,7 +167,6 @@ describeWithChromium('landing page in Chromium: many hosts, two of which never s
       expect(hv03).toMatch(/>down<[\s\S]*<b>never<\/b>[\s\S]*>invalid_document<\/code>[\s\S]*sample document is not JSON/);
       expect(rowNames(dom, 'problems')).toEqual(expect.arrayContaining(['exchange01', 'dc01', 'app-linux01']));
 
-      const png = await screenshot(`${exporter.baseUrl}/`, join(directory, 'hosts.png'), WIDTH, HEIGHT, BROWSER_TIMEOUT_MS);
       const image = checkScreenshot(png);
       // The red "down" badges of the hosts table.
       expect(hasColour(image, [0xff, 0xeb, 0xe9], { x0: 100, x1: 400, y0: 150, y1: 600 }, 2)).toBe(true);
