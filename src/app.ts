@@ -1,4 +1,4 @@
-import { IncomingMessage, ServerResponse, type RequestListener } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { CONTENT_TYPE } from './metrics/exposition';
@@ -55,14 +55,6 @@ function literalRoute(path: string): string {
 }
 
 /**
- * The request listener main serves: the express app, which routes every request (scrapes included;
- * what that costs against a bare node:http server is measured in docs/performance.md).
- */
-export function createRequestListener(deps: AppDependencies): RequestListener & express.Express {
-  return createApp(deps);
-}
-
-/**
  * The classes for the server to make each request and response of, so that they have `app`'s
  * prototypes from the start. Express gives every request and response its own prototypes
  * (Object.setPrototypeOf in app.handle); on an object that already has them that is a no-op, where a
@@ -83,10 +75,11 @@ export function requestClassesOf(app: express.Express): RequestClasses {
 }
 
 /**
- * The HTTP app, without a port: main puts it behind the (TLS, auth) server. It only serves what the
- * samples published; no handler waits for a sample.
+ * The HTTP app, without a port, which main serves behind the (TLS, auth) server: express routes every
+ * request, scrapes included (what that costs against a bare node:http server is measured in
+ * docs/performance.md). It only serves what the samples published; no handler waits for a sample.
  */
-export function createApp(deps: AppDependencies): express.Express {
+export function createRequestListener(deps: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
