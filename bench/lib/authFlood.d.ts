@@ -25,4 +25,3 @@ export const FLOOD: { readonly connections: number; readonly maxDurationMs: numb
 export const SCRAPE: { readonly startAfterMs: number; readonly count: number; readonly pauseMs: number; readonly timeoutMs: number };
 export function floodAndScrape(port: number, password: string, onFlood?: (flood: Flood) => void): Promise<{ prometheus: Scrape[]; backup: Scrape[]; flood: FloodResult }>;
 export function summary(scrapes: readonly Scrape[]): ScrapeSummary;
-export function percentile(values: readonly number[], fraction: number): number;

@@ -16,6 +16,7 @@
 // Both start during the flood, so their first request needs a bcrypt comparison of its own.
 const { spawn } = require('node:child_process');
 const http = require('node:http');
+const { percentile } = require('./stats');
 
 const FLOOD = {
   connections: 400,
@@ -139,11 +140,6 @@ async function scrapeDuring(flood, port, authorization, localAddress) {
   return scrapes;
 }
 
-function percentile(values, fraction) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
-}
-
 function basic(username, password) {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
@@ -171,9 +167,9 @@ function summary(scrapes) {
     requests: scrapes.length,
     notOk: scrapes.filter((scrape) => scrape.status !== 200).map((scrape) => `${scrape.status} after ${Math.round(scrape.ms)} ms`),
     firstMs: Math.round(scrapes[0]?.ms ?? Number.NaN),
-    p50Ms: Math.round(percentile(scrapes.map((scrape) => scrape.ms), 0.5)),
-    p99Ms: Math.round(percentile(scrapes.map((scrape) => scrape.ms), 0.99)),
+    p50Ms: Math.round(percentile(scrapes.map((scrape) => scrape.ms), 50)),
+    p99Ms: Math.round(percentile(scrapes.map((scrape) => scrape.ms), 99)),
   };
 }
 
-module.exports = { FLOOD, SCRAPE, floodAndScrape, summary, percentile };
+module.exports = { FLOOD, SCRAPE, floodAndScrape, summary };
