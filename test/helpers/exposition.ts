@@ -201,8 +201,13 @@ export function valueOf(exposition: Exposition, name: string, labels: Readonly<R
 export function promtoolCheck(promtool: string, text: string | Buffer): string {
   const result = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
   if (result.error !== undefined) return `promtool did not run: ${result.error.message}`;
-  const output = `${result.stdout}${result.stderr}`.trim();
-  return result.status === 0 && output === '' ? '' : `exit ${String(result.status)}: ${output}`;
+  return promtoolVerdict(result.status, `${result.stdout}${result.stderr}`);
+}
+
+/** '' when promtool exited 0 and said nothing, else its complaint with the exit status. */
+function promtoolVerdict(status: number | null, output: string): string {
+  const said = output.trim();
+  return status === 0 && said === '' ? '' : `exit ${String(status)}: ${said}`;
 }
 
 /**
@@ -216,8 +221,7 @@ export async function promtoolCheckAll(promtool: string, texts: ReadonlyArray<st
       const child = execFile(promtool, ['check', 'metrics'], { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
         const status = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         if (error !== null && status === null) return resolve(`promtool did not run: ${error.message}`);
-        const output = `${stdout}${stderr}`.trim();
-        resolve(status === 0 && output === '' ? '' : `exit ${String(status)}: ${output}`);
+        resolve(promtoolVerdict(status, `${stdout}${stderr}`));
       });
       child.stdin?.on('error', () => undefined); // a promtool that quits before reading all of it: its exit says why
       child.stdin?.end(text);
