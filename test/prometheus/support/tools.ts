@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,14 +31,21 @@ export function runCommandAsync(executable: string, args: readonly string[], opt
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    exitOf(child, options.timeoutMs).then((status) => resolve({ status, stdout, stderr }), reject);
+  });
+}
+
+/** The exit status of `child`, which is killed after timeoutMs (30 s by default); rejects if it cannot be started. */
+function exitOf(child: ChildProcess, timeoutMs = 30_000): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
     child.once('close', (status) => {
       clearTimeout(timer);
-      resolve({ status, stdout, stderr });
+      resolve(status);
     });
   });
 }
@@ -56,18 +63,7 @@ export async function runCommandCombinedAsync(
   const file = path.join(directory, 'output');
   const fd = openSync(file, 'w');
   try {
-    const status = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(executable, [...args], { cwd: options.cwd ?? REPOSITORY_ROOT, stdio: ['ignore', fd, fd] });
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
+    const status = await exitOf(spawn(executable, [...args], { cwd: options.cwd ?? REPOSITORY_ROOT, stdio: ['ignore', fd, fd] }), options.timeoutMs);
     return { status, output: readFileSync(file, 'utf8') };
   } finally {
     closeSync(fd);
