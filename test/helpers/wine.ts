@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,8 +8,8 @@ import { findOnPath, REPOSITORY_ROOT, testTools, type ToolName } from './testToo
 /**
  * Windows programs under Wine, for the tests of the Windows release (test/windows/).
  *
- * Each suite gets a win10 prefix of its own under .tools/wine-prefix/<name> (gitignored): made once and
- * kept for later runs, safely when two jest workers ask at the same time (a lock folder). A prefix of
+ * Each suite gets a win10 prefix of its own under .tools/wine-prefix/<name> (gitignored): copied once
+ * from a booted template prefix and kept for later runs, safely when two jest workers ask at the same time (a lock folder). A prefix of
  * its own, because a suite's services, their log folder (%ProgramData%\hyperv-ic-exporter\logs) and
  * `wineserver -k` at its end must not touch another suite's.
  *
@@ -40,6 +40,8 @@ export interface ServiceStatus {
 
 const PREFIX_ROOT = join(REPOSITORY_ROOT, '.tools', 'wine-prefix');
 const READY_MARKER = '.hyperv-ic-exporter-ready';
+/** The booted prefix every suite's prefix is copied from; no suite runs anything in it. */
+const TEMPLATE_PREFIX = 'template';
 const LOCK_STALE_MS = 5 * 60_000;
 
 /** ERROR_INSTALL_FAILURE (1603) as a Unix exit status: what msiexec under Wine exits with when an install is refused. */
@@ -130,14 +132,40 @@ function wineVersion(wine: string): string {
 
 /**
  * The prefix .tools/wine-prefix/<name>, a win10 one, made if it is missing or was made by another Wine
- * version. Two workers asking at once: one makes it (holding a lock folder), the other waits.
+ * version: a copy of one booted template prefix, since `wineboot` takes 15–30 s and a copy 2 s (the
+ * prefix holds no absolute path of its own; its wineserver is keyed by the folder). Two workers asking
+ * at once: one makes it (holding a lock folder), the other waits.
  */
 export async function winePrefix(name: string): Promise<WinePrefix> {
   const located = locateWine();
   if (located.wine === null || located.wineserver === null) throw new Error(located.problem ?? 'Wine is not installed');
-  const prefix: WinePrefix = { name, path: join(PREFIX_ROOT, name), wine: located.wine, wineserver: located.wineserver };
+  const version = wineVersion(located.wine);
+  const template = await readyPrefix({ name: TEMPLATE_PREFIX, path: join(PREFIX_ROOT, TEMPLATE_PREFIX), wine: located.wine, wineserver: located.wineserver }, version, bootPrefix);
+  return readyPrefix({ name, path: join(PREFIX_ROOT, name), wine: located.wine, wineserver: located.wineserver }, version, async (prefix) => {
+    const copy = `${prefix.path}.copy`;
+    rmSync(copy, { recursive: true, force: true });
+    const run = await runToFiles('cp', ['-a', template.path, copy], { env: process.env, timeoutMs: 120_000 });
+    if (run.code !== 0) throw new Error(`cp -a ${template.path} ${copy} exited ${run.code}: ${run.stderr.slice(-500)}`);
+    renameSync(copy, prefix.path);
+  });
+}
+
+/** `wineboot -i` in a new prefix (no Mono or Gecko: nothing here may download them, and no test needs them), then win10. */
+async function bootPrefix(prefix: WinePrefix): Promise<void> {
+  const environment = wineEnvironment(prefix.path, { WINEDLLOVERRIDES: 'mscoree,mshtml=' });
+  const boot = await runToFiles(prefix.wine, ['wineboot', '-i'], { env: environment, timeoutMs: 120_000 });
+  if (boot.code !== 0) throw new Error(`wineboot -i in ${prefix.path} exited ${boot.code}: ${boot.stderr.slice(-500)}`);
+  const winecfg = await runToFiles(prefix.wine, ['winecfg', '-v', 'win10'], { env: environment, timeoutMs: 60_000 });
+  if (winecfg.code !== 0) throw new Error(`winecfg -v win10 exited ${winecfg.code}: ${winecfg.stderr.slice(-500)}`);
+  await runToFiles(prefix.wineserver, ['-w'], { env: environment, timeoutMs: 60_000 });
+}
+
+/**
+ * The prefix, once its ready marker names this Wine `version`; otherwise made afresh by `make` (into a
+ * missing folder), under a lock folder so that one worker makes it while another waits.
+ */
+async function readyPrefix(prefix: WinePrefix, version: string, make: (prefix: WinePrefix) => Promise<void>): Promise<WinePrefix> {
   const marker = join(prefix.path, READY_MARKER);
-  const version = wineVersion(prefix.wine);
   const ready = (): boolean => existsSync(marker) && readFileSync(marker, 'utf8').trim() === version;
   if (ready()) return prefix;
 
@@ -158,13 +186,7 @@ export async function winePrefix(name: string): Promise<WinePrefix> {
     if (ready()) return prefix;
     await runToFiles(prefix.wineserver, ['-k'], { env: wineEnvironment(prefix.path), timeoutMs: 30_000 });
     rmSync(prefix.path, { recursive: true, force: true });
-    // No Mono or Gecko: nothing here may download them, and no test needs them.
-    const environment = wineEnvironment(prefix.path, { WINEDLLOVERRIDES: 'mscoree,mshtml=' });
-    const boot = await runToFiles(prefix.wine, ['wineboot', '-i'], { env: environment, timeoutMs: 120_000 });
-    if (boot.code !== 0) throw new Error(`wineboot -i in ${prefix.path} exited ${boot.code}: ${boot.stderr.slice(-500)}`);
-    const winecfg = await runToFiles(prefix.wine, ['winecfg', '-v', 'win10'], { env: environment, timeoutMs: 60_000 });
-    if (winecfg.code !== 0) throw new Error(`winecfg -v win10 exited ${winecfg.code}: ${winecfg.stderr.slice(-500)}`);
-    await runToFiles(prefix.wineserver, ['-w'], { env: environment, timeoutMs: 60_000 });
+    await make(prefix);
     writeFileSync(marker, `${version}\n`);
     return prefix;
   } finally {
