@@ -67,18 +67,11 @@ async function runChromium(args: readonly string[], timeoutMs: number): Promise<
   }
 }
 
-/** A PNG screenshot of `url` at width × height CSS pixels. */
-export async function screenshot(url: string, file: string, width: number, height: number, timeoutMs = 60_000): Promise<Buffer> {
-  await runChromium([`--screenshot=${file}`, `--window-size=${width},${height}`, url], timeoutMs);
-  return readFileSync(file);
-}
-
-/** The DOM as Chromium parsed it (after the HTML parser fixed up whatever it had to), serialized. */
-export async function dumpDom(url: string, timeoutMs = 60_000): Promise<string> {
-  return runChromium(['--dump-dom', url], timeoutMs);
-}
-
-/** Both of the above from one run of Chromium (one start of the browser, one load of the page). */
+/**
+ * A PNG screenshot of `url` at width × height CSS pixels, and the DOM as Chromium parsed it (after the
+ * HTML parser fixed up whatever it had to), serialized: both from one run of Chromium (one start of
+ * the browser, one load of the page).
+ */
 export async function screenshotAndDom(url: string, file: string, width: number, height: number, timeoutMs = 60_000): Promise<{ png: Buffer; dom: string }> {
   const dom = await runChromium(['--dump-dom', `--screenshot=${file}`, `--window-size=${width},${height}`, url], timeoutMs);
   return { png: readFileSync(file), dom };
