@@ -15,7 +15,7 @@ import { Scheduler } from '../../src/sampling/scheduler';
 import { createHttpServer } from '../../src/server/httpServer';
 import { parseExposition, valueOf } from '../helpers/exposition';
 import { waitFor } from '../helpers/waitFor';
-import { MiB, ScriptedSource, cleanDocument, httpGet, memoryLogger, retainedHeap, singleHostSampler } from '../sampling/support';
+import { MiB, ScriptedSource, cleanDocument, httpGet, httpGetLength, memoryLogger, retainedHeap, singleHostSampler } from '../sampling/support';
 
 // 6 waves of 300 scrapes take about 35 s alone on a 2-core machine, longer beside the other suites.
 jest.setTimeout(120_000);
@@ -27,24 +27,6 @@ const CONCURRENT = 300;
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-/**
- * GET `url` and read the whole body, counting its bytes rather than decoding it: the test only needs
- * the status and the length, and turning 1 800 bodies of about 1.3 MB into strings was a third of its
- * time (and the 300 strings of the last wave were most of the heap it measured).
- */
-function scrape(url: string, agent: http.Agent, timeoutMs = 10_000): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent, timeout: timeoutMs }, (response) => {
-      let bytes = 0;
-      response.on('data', (chunk: Buffer) => void (bytes += chunk.length));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes }));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
-    request.on('error', reject);
-  });
 }
 
 /** Gaps between consecutive sample starts that fall within [from, to]. */
@@ -78,7 +60,7 @@ describe('a scrape storm against the real scheduler, sampler, app and HTTP serve
       const statuses = new Map<number, number>();
       const stormFrom = performance.now();
       for (let wave = 0; wave < WAVES; wave++) {
-        const results = await Promise.all(Array.from({ length: CONCURRENT }, () => scrape(url, agent, 20_000)));
+        const results = await Promise.all(Array.from({ length: CONCURRENT }, () => httpGetLength(url, agent, 20_000)));
         for (const r of results) {
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           if (r.status === 200) expect(r.bytes).toBeGreaterThan(100_000);

@@ -14,7 +14,7 @@ import { findSeries, parseExposition, promtoolCheck, valueOf, type Exposition } 
 import { testTools } from '../helpers/testTools';
 import { killStartedExporters, startExporter, type RunningExporter } from '../helpers/exporterProcess';
 import { sleep, waitFor } from '../helpers/waitFor';
-import { cleanDocument, httpGet } from '../sampling/support';
+import { cleanDocument, httpGet, httpGetLength } from '../sampling/support';
 
 jest.setTimeout(40_000);
 
@@ -128,23 +128,6 @@ describe('replay-file faults against the built exporter', () => {
   });
 });
 
-/**
- * GET `url` and read the whole body, counting its bytes rather than decoding it: the storm only needs
- * the status, and turning 1 500 bodies of about 1.3 MB into strings took the test process longer than
- * the exporter took to serve them.
- */
-function scrapeStatus(url: string, agent: http.Agent, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent, timeout: timeoutMs }, (response) => {
-      response.on('data', () => undefined);
-      response.on('end', () => resolve(response.statusCode ?? 0));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
-    request.on('error', reject);
-  });
-}
-
 /** VmRSS of a process in bytes (Linux /proc), or null elsewhere. */
 function rssOf(pid: number): number | null {
   try {
@@ -169,7 +152,7 @@ describe('a scrape storm against the built exporter', () => {
     let lastSampleTimeAt = performance.now();
     try {
       for (let wave = 0; wave < 5; wave++) {
-        const results = await Promise.all(Array.from({ length: 300 }, () => scrapeStatus(`${exporter.baseUrl}/metrics`, agent, 15_000)));
+        const results = await Promise.all(Array.from({ length: 300 }, async () => (await httpGetLength(`${exporter.baseUrl}/metrics`, agent, 15_000)).status));
         for (const status of results) statuses.set(status, (statuses.get(status) ?? 0) + 1);
         // At least 250 ms (more than an interval) between two readings of the sample time; a wave
         // alone nearly always takes longer.
