@@ -18,18 +18,18 @@ const RULES_FILE = path.join(REPOSITORY_ROOT, 'prometheus/alerts.yml');
  * tests is a multiple of these (the exporter samples as often as Prometheus scrapes), so shortening
  * them shortens the tests without changing what they see: a scrape takes a few milliseconds here.
  */
-export const TEST_SCRAPE_INTERVAL = '500ms';
 export const TEST_SCRAPE_INTERVAL_MS = 500;
-export const TEST_RULE_FOR = '1s';
-export const TEST_RULE_FOR_MS = 1000;
+export const TEST_SCRAPE_INTERVAL = `${TEST_SCRAPE_INTERVAL_MS}ms`;
+export const TEST_RULE_FOR_MS = 2 * TEST_SCRAPE_INTERVAL_MS;
+export const TEST_RULE_FOR = `${TEST_RULE_FOR_MS}ms`;
 /** The exporter's --sample.interval (and each host's `interval`) in the tests: one sample per scrape. */
-export const TEST_SAMPLE_INTERVAL = '500ms';
+export const TEST_SAMPLE_INTERVAL = TEST_SCRAPE_INTERVAL;
 /**
  * The exporter's --sample.max-age in the tests (the default is 5m): how long it serves a host's last
  * good sample while sampling fails (three samples). Like the intervals, shortened so that the tests
  * take seconds.
  */
-export const TEST_MAX_AGE = '1500ms';
+export const TEST_MAX_AGE = `${3 * TEST_SCRAPE_INTERVAL_MS}ms`;
 /**
  * How long a test watches that nothing changes: longer than every rule's `for` plus a scrape and an
  * evaluation, so that whatever the data in Prometheus would make fire (or resolve) has done so.
