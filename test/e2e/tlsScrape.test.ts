@@ -1,22 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { MAIN, startExporter, type RunningExporter } from '../helpers/exporterProcess';
+import { freePort } from '../helpers/freePort';
 import { waitFor } from '../helpers/waitFor';
 import { describeWithTools, testTools, toolPath } from '../helpers/testTools';
 import { createTestPki, type TestPki } from '../server/tls/testPki';
 import { curl } from '../server/tls/testClients';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A real Prometheus that scrapes `target` over TLS with basic auth; resolves with the port of its API. */
 async function startPrometheus(pki: TestPki, password: string, target: string): Promise<{ child: ChildProcess; port: number }> {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findOnPath, REPOSITORY_ROOT, testTools, type ToolName } from './testTools';
@@ -295,18 +295,6 @@ export async function regSubkeys(prefix: WinePrefix, key: string): Promise<strin
     .map((line) => line.trim())
     .filter((line) => line.toUpperCase().startsWith(parent))
     .map((line) => `${key}${line.slice(parent.length - 1)}`);
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { runtimeSettingsOf } from '../../src/runtimeSettings';
-import { describeWithTool, ensureBuilt, freePort, optionalRequire, repoPath, repoRoot } from './support';
+import { freePort } from '../helpers/freePort';
+import { describeWithTool, ensureBuilt, optionalRequire, repoPath, repoRoot } from './support';
 
 const dockerfileText = fs.readFileSync(repoPath('Dockerfile'), 'utf8');
 const dockerignoreText = fs.readFileSync(repoPath('.dockerignore'), 'utf8');

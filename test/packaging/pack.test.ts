@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { linkedPaths } from '../helpers/markdownLinks';
 import { waitFor } from '../helpers/waitFor';
-import { ensureBuilt, freePort, repoPath, repoRoot } from './support';
+import { freePort } from '../helpers/freePort';
+import { ensureBuilt, repoPath, repoRoot } from './support';
 
 jest.setTimeout(60_000);
 

@@ -2,7 +2,6 @@
 // external program behaves when the program is missing (CI must have it; a laptop may not).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -42,23 +41,6 @@ export function optionalRequire<T>(packageName: string): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('no TCP address'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
 }
 
 function newestModification(directory: string): number {

@@ -3,11 +3,11 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../helpers/freePort';
 import { ensureRelease, type Release } from '../helpers/release';
 import { toolPath } from '../helpers/testTools';
 import {
   describeWithWine,
-  freePort,
   MSIEXEC_FAILED,
   msiexec,
   netStart,

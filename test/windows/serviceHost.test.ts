@@ -1,10 +1,10 @@
 import { existsSync, linkSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers/freePort';
 import { ensureRelease, type Release } from '../helpers/release';
 import {
   describeWithWine,
-  freePort,
   netStart,
   netStop,
   portOpen,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureRelease, type Release } from '../helpers/release';
 import { toolPath } from '../helpers/testTools';
-import { describeWithWine, freePort, runWindows, startWineserver, stopWineserver, waitForHttp, windowsPath, winePrefix, type WinePrefix } from '../helpers/wine';
+import { freePort } from '../helpers/freePort';
+import { describeWithWine, runWindows, startWineserver, stopWineserver, waitForHttp, windowsPath, winePrefix, type WinePrefix } from '../helpers/wine';
 
 /**
  * The zip, unpacked as an admin would, run under Wine: its node.exe, and hyperv-ic-exporter.cmd in a

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { GiveUp, waitFor } from '../../helpers/waitFor';
-import { freePort, startProcess, stopAll, type StartedProcess } from './processes';
+import { freePort } from '../../helpers/freePort';
+import { startProcess, stopAll, type StartedProcess } from './processes';
 import { REPOSITORY_ROOT, toolPath } from './tools';
 
 export const EXPORTER_MAIN = path.join(REPOSITORY_ROOT, 'dist/main.js');
